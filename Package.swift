@@ -1,0 +1,101 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Modules are layered by dependency weight (see docs/architecture.md):
+//   PSPFJSON, PSPFCore      no IO, no C: values, typed stream API, windows, aggregation
+//   PSPFLog                 the native partitioned log (files, fsync on its own thread)
+//   PSPFRuntime             partition tasks, runners, dead letters
+//   PSPFTesting             test kit: manual clock, deterministic runner, fixtures
+//   pspf                    the executable
+// CSQLite and CMosquitto wrap the Debian system libraries.
+
+let package = Package(
+    name: "pspf",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pspf", targets: ["pspf"]),
+        .library(name: "PSPFCore", targets: ["PSPFCore"]),
+        .library(name: "PSPFLog", targets: ["PSPFLog"]),
+        .library(name: "PSPFMQTT", targets: ["PSPFMQTT"]),
+        .library(name: "PSPFRuntime", targets: ["PSPFRuntime"]),
+        .library(name: "PSPFTesting", targets: ["PSPFTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .target(name: "PSPFJSON"),
+        .target(
+            name: "PSPFCore",
+            dependencies: [
+                "PSPFJSON",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "PSPFLog",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "PSPFMQTT",
+            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "PSPFRuntime",
+            dependencies: [
+                "PSPFCore", "PSPFLog", "PSPFJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "PSPFTesting",
+            dependencies: ["PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON"]
+        ),
+        .executableTarget(
+            name: "pspf",
+            dependencies: [
+                "PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PSPFJSONTests", dependencies: ["PSPFJSON"]),
+        .testTarget(
+            name: "PSPFCoreTests",
+            dependencies: [
+                "PSPFCore", "PSPFTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "PSPFMQTTTests", dependencies: ["PSPFMQTT", "PSPFTesting"]),
+        .testTarget(name: "PSPFLogTests", dependencies: ["PSPFLog", "PSPFTesting"]),
+        .testTarget(name: "PSPFRuntimeTests", dependencies: ["PSPFRuntime", "PSPFTesting", "PSPFLog", "PSPFCore"]),
+    ]
+)
+
+// One set of Swift settings for every target (swift-log does the same): Swift 6 mode with
+// strict concurrency, and cross-module optimisation so the generic engine specialises into
+// the executable and the benchmarks.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,1 @@
+// The typed stream engine. See docs/architecture.md.

@@ -1,0 +1,1 @@
+// The native partitioned log. See docs/log-format.md.

@@ -1,0 +1,1 @@
+// Swift client over libmosquitto. See docs/mqtt.md.

@@ -1,0 +1,1 @@
+// Partition tasks and runners. See docs/architecture.md.

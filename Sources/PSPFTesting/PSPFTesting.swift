@@ -1,0 +1,1 @@
+// Test kit. See docs/architecture.md.

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+// Placeholder: replaced by the module that owns this command.
+struct BenchLogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Not yet available.")
+}
