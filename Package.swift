@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "PSPFCore", targets: ["PSPFCore"]),
         .library(name: "PSPFLog", targets: ["PSPFLog"]),
         .library(name: "PSPFMQTT", targets: ["PSPFMQTT"]),
+        .library(name: "PSPFStorage", targets: ["PSPFStorage"]),
         .library(name: "PSPFRuntime", targets: ["PSPFRuntime"]),
         .library(name: "PSPFTesting", targets: ["PSPFTesting"]),
     ],
@@ -52,6 +53,10 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "PSPFStorage",
+            dependencies: ["CSQLite", "PSPFCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "PSPFMQTT",
             dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
         ),
@@ -83,6 +88,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "PSPFStorageTests", dependencies: ["PSPFStorage", "PSPFTesting"]),
         .testTarget(name: "PSPFMQTTTests", dependencies: ["PSPFMQTT", "PSPFTesting"]),
         .testTarget(name: "PSPFLogTests", dependencies: ["PSPFLog", "PSPFTesting"]),
         .testTarget(name: "PSPFRuntimeTests", dependencies: ["PSPFRuntime", "PSPFTesting", "PSPFLog", "PSPFCore"]),

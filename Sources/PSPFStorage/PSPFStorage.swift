@@ -1,0 +1,1 @@
+// SQLite connection and statement owners, state backend and checkpoint store. See docs/storage.md.
