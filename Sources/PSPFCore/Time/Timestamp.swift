@@ -68,3 +68,10 @@ extension Duration {
         return total
     }
 }
+
+extension Duration {
+    /// `n` minutes (the standard library stops at seconds).
+    public static func minutes(_ n: Int64) -> Duration { .seconds(n * 60) }
+    /// `n` hours.
+    public static func hours(_ n: Int64) -> Duration { .seconds(n * 3600) }
+}
