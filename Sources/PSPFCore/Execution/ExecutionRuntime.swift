@@ -4,8 +4,8 @@
 final class ExecutionRuntime {
     var context: OperatorContext
     /// The current processing time in ms (monotonic; set by `advanceProcessingTime`).
-    var processingTime: Int64
-    var metrics = PipelineMetrics()
+    @exclusivity(unchecked) var processingTime: Int64
+    @exclusivity(unchecked) var metrics = PipelineMetrics()
     private(set) var nodes: [any OperatorNode] = []
 
     init(context: OperatorContext) {

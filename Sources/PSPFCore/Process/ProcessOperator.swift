@@ -26,7 +26,7 @@ struct ProcessOperatorSnapshot<OperatorState: Codable & Sendable>: Codable, Send
 /// Runs a ``KeyedProcessFunction``.
 final class ProcessOperator<Function: KeyedProcessFunction>: OperatorNode {
     typealias Key = Function.Key
-    unowned let runtime: ExecutionRuntime
+    unowned(unsafe) let runtime: ExecutionRuntime
     private(set) var operatorID = ""
     let operatorDescription: String
     private let function: Function
@@ -35,13 +35,13 @@ final class ProcessOperator<Function: KeyedProcessFunction>: OperatorNode {
     private let outOfOrderness: Int64
     private let downstream: (Function.Output) -> Void
 
-    private var table = KeyTable<Key>()
-    private var states: [ProcessKeyState<Function.State>] = []
-    private var operatorState: Function.OperatorState?
+    @exclusivity(unchecked) private var table = KeyTable<Key>()
+    @exclusivity(unchecked) private var states: [ProcessKeyState<Function.State>] = []
+    @exclusivity(unchecked) private var operatorState: Function.OperatorState?
     private var operatorStateDirty = true
-    private var dirty = DirtySet()
-    private var timers = Heap<ProcessingTimer>()
-    private var timerSequence: Int64 = 0
+    @exclusivity(unchecked) private var dirty = DirtySet()
+    @exclusivity(unchecked) private var timers = Heap<ProcessingTimer>()
+    @exclusivity(unchecked) private var timerSequence: Int64 = 0
 
     init(
         runtime: ExecutionRuntime, function: Function, keyOf: @escaping @Sendable (Function.Input) -> Key,

@@ -39,7 +39,7 @@ final class WindowOperator<Key: Hashable & Sendable & Codable, Element, Agg: Agg
 where Agg.Input == Element {
     typealias Accumulator = Agg.Accumulator
 
-    private unowned let runtime: ExecutionRuntime
+    private unowned(unsafe) let runtime: ExecutionRuntime
     private(set) var operatorID = ""
     let operatorDescription: String
     private let pipeline: String
@@ -54,13 +54,13 @@ where Agg.Input == Element {
     private let aggregator: Agg
     private let emit: (WindowResult<Key, Agg.Output>) -> Void
 
-    private var table = KeyTable<Key>()
-    private var states: [WindowKeyState<Accumulator>] = []
-    private var activity = ActivityList()
-    private var dirty = DirtySet()
+    @exclusivity(unchecked) private var table = KeyTable<Key>()
+    @exclusivity(unchecked) private var states: [WindowKeyState<Accumulator>] = []
+    @exclusivity(unchecked) private var activity = ActivityList()
+    @exclusivity(unchecked) private var dirty = DirtySet()
     /// Processing-time mode: when each window is due (duplicates are harmless).
-    private var timers = Heap<ProcessingTimer>()
-    private var timerSequence: Int64 = 0
+    @exclusivity(unchecked) private var timers = Heap<ProcessingTimer>()
+    @exclusivity(unchecked) private var timerSequence: Int64 = 0
 
     init(
         runtime: ExecutionRuntime, keyOf: @escaping @Sendable (Element) -> Key, time: TimeConfig<Element>,
