@@ -23,6 +23,7 @@ public func count<T>(as name: String = "count") -> Count<T> { Count(name: name) 
 public struct SumAccumulator: Codable, Sendable, Hashable {
     public var int: Int64 = 0
     public var double: Double = 0
+    public init() {}
 }
 
 /// The sum of a numeric field: `.int` for integer fields (saturating at `Int64`'s range),
@@ -64,6 +65,7 @@ public func sum<T, V: AggregatableNumber>(_ field: any KeyPath<T, V> & Sendable,
 public struct AverageAccumulator: Codable, Sendable, Hashable {
     public var sum: Double = 0
     public var count: Int64 = 0
+    public init() {}
 }
 
 /// The arithmetic mean of a numeric field as `.double`. Column `avg_<field>`.
