@@ -13,6 +13,7 @@
 /// ```swift
 /// /// Emits a device's reading count 1 minute (event time) after its first reading.
 /// struct CountPerMinute: KeyedProcessFunction {
+///     typealias Output = String        // the one associated type Swift cannot infer
 ///     func initialState(for key: String) -> Int { 0 }
 ///     func processElement(_ r: Reading, context: inout KeyedProcessContext<Self>) {
 ///         if context.state == 0 { context.registerEventTimeTimer(at: context.timestamp + .seconds(60)) }
