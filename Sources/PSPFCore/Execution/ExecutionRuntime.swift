@@ -13,10 +13,15 @@ final class ExecutionRuntime {
         self.processingTime = context.clock.now().milliseconds
     }
 
-    /// Registers a stateful operator; returns its operator id (`"<n>.<kind>"`).
-    func register(_ node: any OperatorNode, kind: String) -> String {
-        nodes.append(node)
-        return "\(nodes.count - 1).\(kind)"
+    /// Registers a stateful operator. The chain is built from the sink backwards, so each new
+    /// operator is upstream of all registered so far: it goes to the front.
+    func register(_ node: any OperatorNode) {
+        nodes.insert(node, at: 0)
+    }
+
+    /// Called once the chain is built: numbers the operators in chain order (`"<n>.<kind>"`).
+    func assignOperatorIDs() {
+        for (i, node) in nodes.enumerated() { node.operatorID = "\(i).\(node.operatorKind)" }
     }
 
     func reportLate(_ event: LateEvent) {
@@ -32,7 +37,10 @@ final class ExecutionRuntime {
 
 /// A stateful operator inside a pipeline instance.
 protocol OperatorNode: AnyObject {
-    var operatorID: String { get }
+    /// `"<position among stateful operators>.<kind>"`, set by the runtime.
+    var operatorID: String { get set }
+    /// `window` or `process`.
+    var operatorKind: String { get }
     /// Human-readable shape, e.g. `window tumbling(size: 10000ms, offset: 0ms) event-time`.
     var operatorDescription: String { get }
     /// Processing time moved to `now`: fire processing-time timers and idle timeouts.

@@ -17,6 +17,7 @@ public struct PipelinePlan<Input, Output>: Sendable {
         guard let head = connect(runtime, emit) as? (Input) -> Void else {
             preconditionFailure("pipeline '\(name)': input type mismatch")
         }
+        runtime.assignOperatorIDs()
         return PipelineInstance(runtime: runtime, head: head)
     }
 }

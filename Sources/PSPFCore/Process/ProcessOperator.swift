@@ -27,7 +27,8 @@ struct ProcessOperatorSnapshot<OperatorState: Codable & Sendable>: Codable, Send
 final class ProcessOperator<Function: KeyedProcessFunction>: OperatorNode {
     typealias Key = Function.Key
     unowned(unsafe) let runtime: ExecutionRuntime
-    private(set) var operatorID = ""
+    var operatorID = ""
+    let operatorKind = "process"
     let operatorDescription: String
     private let function: Function
     private let keyOf: @Sendable (Function.Input) -> Key
@@ -55,7 +56,7 @@ final class ProcessOperator<Function: KeyedProcessFunction>: OperatorNode {
         self.downstream = emit
         self.operatorState = function.initialOperatorState()
         self.operatorDescription = "process \(Function.self) \(time.description)"
-        self.operatorID = runtime.register(self, kind: "process")
+        runtime.register(self)
     }
 
     func emit(_ output: Function.Output) { downstream(output) }

@@ -40,7 +40,8 @@ where Agg.Input == Element {
     typealias Accumulator = Agg.Accumulator
 
     private unowned(unsafe) let runtime: ExecutionRuntime
-    private(set) var operatorID = ""
+    var operatorID = ""
+    let operatorKind = "window"
     let operatorDescription: String
     private let pipeline: String
     private let keyOf: @Sendable (Element) -> Key
@@ -78,7 +79,7 @@ where Agg.Input == Element {
         self.aggregator = aggregator
         self.emit = emit
         self.operatorDescription = "window \(spec) \(time.description) aggregate \(Agg.self)"
-        self.operatorID = runtime.register(self, kind: "window")
+        runtime.register(self)
     }
 
     // MARK: Processing
