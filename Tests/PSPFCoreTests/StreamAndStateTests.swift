@@ -54,7 +54,7 @@ struct StreamAndStateTests {
         let instance = plan.instantiate(context: OperatorContext(deadLetter: { dead.append($0) })) { out.append($0) }
         let payloads = ["a,1,2", "a,5,4", "garbage", "a,12,0"]
         for (offset, text) in payloads.enumerated() {
-            var key = Array("a".utf8), payload = Array(text.utf8), topic = Array("sensors/a".utf8)
+            let key = Array("a".utf8), payload = Array(text.utf8), topic = Array("sensors/a".utf8)
             key.withUnsafeBytes { k in
                 payload.withUnsafeBytes { p in
                     topic.withUnsafeBytes { t in
