@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A mergeable quantile sketch with relative-error guarantees (Masson, Rim, Lee: "DDSketch",
+/// VLDB 2019).
+///
+/// Values are counted in logarithmic buckets: with `γ = (1 + α) / (1 − α)`, a positive `x` goes
+/// to bucket `⌈log_γ x⌉`, which covers `(γ^(i−1), γ^i]` and is reported as `2γ^i / (γ + 1)`,
+/// within `α·x` of every value in it. Negative values use a mirrored store, zeros (and values
+/// smaller in magnitude than `Double.leastNormalMagnitude`) a counter, so the guarantee is:
+///
+/// > `quantile(q)` returns `v̂` with `|v̂ − v| ≤ α·|v|`, where `v` is the exact element of rank
+/// > `⌊q·(n−1)⌋` (0-based) of the values added, as long as each store spans at most
+/// > `maxBuckets` buckets — a ratio of largest to smallest magnitude of `γ^maxBuckets`
+/// > (≈ 10^17 for α = 1 %, 2048 buckets).
+///
+/// Beyond that the lowest-magnitude buckets are collapsed together (memory stays bounded at
+/// `maxBuckets` counters per sign) and only quantiles among those smallest magnitudes lose
+/// accuracy. NaNs are ignored. Results are clamped to the exact min and max.
+public struct DDSketch: Codable, Sendable, Hashable {
+    public let relativeAccuracy: Double
+    public let maxBuckets: Int
+    let gamma: Double
+    let multiplier: Double
+    var positive = BucketStore()
+    var negative = BucketStore()
+    public private(set) var zeroCount: Int64 = 0
+    public private(set) var count: Int64 = 0
+    public private(set) var min: Double = .infinity
+    public private(set) var max: Double = -.infinity
+
+    public init(relativeAccuracy: Double = 0.01, maxBuckets: Int = 2048) {
+        precondition(relativeAccuracy > 0 && relativeAccuracy < 1, "relative accuracy must be in (0, 1)")
+        precondition(maxBuckets >= 16, "a sketch needs at least 16 buckets")
+        self.relativeAccuracy = relativeAccuracy
+        self.maxBuckets = maxBuckets
+        gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
+        multiplier = 1 / log(gamma)
+    }
+
+
+    func index(_ magnitude: Double) -> Int32 {
+        let i = (log(magnitude) * multiplier).rounded(.up)
+        return Int32(Swift.max(Swift.min(i, 1e9), -1e9))
+    }
+
+
+    func value(ofBucket index: Int32) -> Double {
+        2 * pow(gamma, Double(index)) / (gamma + 1)
+    }
+
+    /// Adds one value (NaN is ignored).
+
+    public mutating func add(_ x: Double) {
+        if x.isNaN { return }
+        count &+= 1
+        if x < min { min = x }
+        if x > max { max = x }
+        let magnitude = abs(x)
+        if magnitude < Double.leastNormalMagnitude {
+            zeroCount &+= 1
+        } else if x > 0 {
+            positive.add(index(magnitude), 1, maxBuckets: maxBuckets)
+        } else {
+            negative.add(index(magnitude), 1, maxBuckets: maxBuckets)
+        }
+    }
+
+    /// Adds every value counted in `other` (which must use the same accuracy).
+    public mutating func merge(_ other: DDSketch) {
+        guard other.count > 0 else { return }
+        precondition(other.gamma == gamma, "cannot merge sketches of different accuracy")
+        count &+= other.count
+        zeroCount &+= other.zeroCount
+        min = Swift.min(min, other.min)
+        max = Swift.max(max, other.max)
+        for (i, c) in other.positive.counts.enumerated() where c > 0 {
+            positive.add(other.positive.offset + Int32(i), c, maxBuckets: maxBuckets)
+        }
+        for (i, c) in other.negative.counts.enumerated() where c > 0 {
+            negative.add(other.negative.offset + Int32(i), c, maxBuckets: maxBuckets)
+        }
+    }
+
+    /// The estimated `q`-quantile (`0...1`), or `nil` for an empty sketch.
+    public func quantile(_ q: Double) -> Double? {
+        guard count > 0 else { return nil }
+        let rank = Double(count - 1) * Swift.min(Swift.max(q, 0), 1)
+        var cumulative: Int64 = 0
+        var estimate: Double? = nil
+        // Ascending order: most negative first (highest negative index), zeros, then positives.
+        for i in stride(from: negative.counts.count - 1, through: 0, by: -1) {
+            cumulative += negative.counts[i]
+            if Double(cumulative) > rank { estimate = -value(ofBucket: negative.offset + Int32(i)); break }
+        }
+        if estimate == nil {
+            cumulative += zeroCount
+            if Double(cumulative) > rank { estimate = 0 }
+        }
+        if estimate == nil {
+            for i in 0..<positive.counts.count {
+                cumulative += positive.counts[i]
+                if Double(cumulative) > rank { estimate = value(ofBucket: positive.offset + Int32(i)); break }
+            }
+        }
+        return Swift.min(Swift.max(estimate ?? max, min), max)
+    }
+
+    /// The number of buckets in use (both signs).
+    public var bucketCount: Int { positive.counts.count + negative.counts.count }
+}
+
+/// Dense counters for the contiguous bucket indices `offset ..< offset + counts.count`.
+
+struct BucketStore: Codable, Sendable, Hashable {
+    var offset: Int32 = 0
+    var counts: [Int64] = []
+
+    init() {}
+
+    /// Adds `n` to bucket `index`, growing the range; if it would exceed `maxBuckets`, the
+    /// lowest indices (smallest magnitudes) are collapsed into the lowest kept bucket.
+
+    mutating func add(_ index: Int32, _ n: Int64, maxBuckets: Int) {
+        if counts.isEmpty {
+            offset = index
+            counts.append(n)
+            return
+        }
+        let lo = Int(offset)
+        let hi = lo + counts.count - 1
+        let i = Int(index)
+        if i >= lo && i <= hi {
+            counts[i - lo] &+= n
+        } else if i > hi {
+            let newLo = Swift.max(lo, i - maxBuckets + 1)
+            if newLo > lo {
+                // Collapse [lo, newLo] into newLo.
+                let drop = Swift.min(newLo - lo, counts.count)
+                var collapsed: Int64 = 0
+                for k in 0..<drop { collapsed &+= counts[k] }
+                counts.removeFirst(drop)
+                offset = Int32(newLo)
+                if counts.isEmpty { counts.append(0) }
+                counts[0] &+= collapsed
+            }
+            let newHi = i
+            let currentHi = Int(offset) + counts.count - 1
+            if newHi > currentHi { counts.append(contentsOf: repeatElement(0, count: newHi - currentHi)) }
+            counts[i - Int(offset)] &+= n
+        } else {
+            let target = Swift.max(i, hi - maxBuckets + 1)
+            if target < lo {
+                counts.insert(contentsOf: repeatElement(0, count: lo - target), at: 0)
+                offset = Int32(target)
+            }
+            counts[target - Int(offset)] &+= n
+        }
+    }
+}

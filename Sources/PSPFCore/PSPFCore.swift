@@ -1,1 +1,0 @@
-// The typed stream engine. See docs/architecture.md.

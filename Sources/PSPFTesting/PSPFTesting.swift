@@ -1,1 +1,0 @@
-// Test kit. See docs/architecture.md.
