@@ -67,8 +67,25 @@ extension Stream {
     /// (reason from a thrown ``DeadLetterError``, else ``DeadLetterReason/operatorError``) and is
     /// counted in ``PipelineMetrics/deadLettered``. Use it to decode raw records.
     public func tryMap<U>(_ transform: @escaping @Sendable (Element) throws -> U) -> Stream<U> {
+        tryMap(makingTransform: { transform })
+    }
+
+    /// Like ``tryMap(_:)``, but `makeTransform` runs once per pipeline instance, so the
+    /// transform it returns may keep mutable scratch state (a reusable decode buffer, say)
+    /// without locks: each instance is driven by one task.
+    ///
+    /// ```swift
+    /// stream.tryMap(makingTransform: {
+    ///     var scratch = extractor.makeValues()
+    ///     return { record in try decode(record, into: &scratch) }
+    /// })
+    /// ```
+    public func tryMap<U>(
+        makingTransform makeTransform: @escaping @Sendable () -> (Element) throws -> U
+    ) -> Stream<U> {
         via { runtime, sink in
-            { element in
+            let transform = makeTransform()
+            return { element in
                 do {
                     sink(try transform(element))
                 } catch let error as DeadLetterError {
