@@ -55,7 +55,8 @@ public struct JSONFieldExtractor: Sendable {
         }
         let program = self.program
         try values.slots.withUnsafeMutableBufferPointer { (slots) throws(JSONError) in
-            for index in slots.indices { slots[index] = .missing }
+            // Not `.missing`: a static property costs a lazy-initialisation check per access.
+            for index in slots.indices { slots[index] = JSONFieldValue(kind: .missing) }
             try scanner.scanDocument(program: program, slots: slots.baseAddress)
         }
     }

@@ -93,6 +93,32 @@ struct ValidatorConformanceTests {
         }
     }
 
+    /// Strings are scanned eight bytes at a time: put every kind of special byte at every position of
+    /// the word, and end strings at every distance from the end of the buffer.
+    @Test func specialBytesAtEveryPositionOfTheWord() throws {
+        let specials: [[UInt8]] = [
+            Array("\\n".utf8), Array("\\u00e9".utf8), Array("\\\"".utf8), [0x09], [0x00], [0x1F], [0xC3, 0xA9],
+            [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x98, 0x80], [0xC3], [0xED, 0xA0, 0x80], [0xFF], [0x7F], [0x20], [0x21], [0x5B], Array("\\x".utf8),
+        ]
+        for prefix in 0..<17 {
+            for special in specials {
+                for suffix in [0, 1, 7, 8, 9] {
+                    for wrapped in [false, true] {
+                        let content = [UInt8](repeating: UInt8(ascii: "a"), count: prefix) + special + [UInt8](repeating: UInt8(ascii: "b"), count: suffix)
+                        let bytes = wrapped ? Array("[".utf8) + [0x22] + content + [0x22] + Array(",1]".utf8) : [0x22] + content + [0x22]
+                        #expect(JSONValidator.isValid(bytes) == FoundationOracle.accepts(bytes) || FoundationOracle.mayBeLenient(bytes), "\(bytes)")
+                        if JSONValidator.isValid(bytes), let parsed = FoundationOracle.parse(bytes) {
+                            let value = try JSONValue(parsing: bytes)
+                            let ours = wrapped ? value[0]?.stringValue : value.stringValue
+                            let theirs = wrapped ? (parsed as? [Any])?.first as? String : parsed as? String
+                            #expect(ours.map { Array($0.unicodeScalars) } == theirs.map { Array($0.unicodeScalars) })
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Foundation converts numbers after building the object, so an out-of-range number whose member is
     /// replaced by a later duplicate goes unnoticed. PSPF checks every number where it stands.
     @Test func outOfRangeNumberInOverwrittenMember() {

@@ -20,8 +20,14 @@ extension JSONScanner {
                 if mask == 0 {
                     p += 8
                 } else {
-                    // The lowest flagged byte is a real hit (borrows only run upwards).
-                    p += mask.trailingZeroBitCount >> 3
+                    // The lowest flagged byte is a real hit (borrows only run upwards). Most often it is
+                    // the closing quote: take it from the word rather than loading it again.
+                    let shift = UInt64(mask.trailingZeroBitCount) &- 7
+                    p += Int(shift >> 3)
+                    if UInt8(truncatingIfNeeded: word >> shift) == UInt8(ascii: "\"") {
+                        p += 1
+                        return escaped
+                    }
                     break
                 }
             }

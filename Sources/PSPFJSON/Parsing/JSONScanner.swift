@@ -296,7 +296,7 @@ struct JSONScanner {
                     // what the earlier occurrence filled in below it.
                     var reset = Int(entry.resetStart)
                     while reset < Int(entry.resetEnd) {
-                        slots![reset] = .missing
+                        slots![reset] = JSONFieldValue(kind: .missing)
                         reset += 1
                     }
                     break
