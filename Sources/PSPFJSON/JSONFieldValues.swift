@@ -22,7 +22,7 @@
 public struct JSONFieldValues {
     @usableFromInline var slots: [JSONFieldValue]
     @usableFromInline var slotOfField: [Int]
-    @usableFromInline var program: JSONFieldProgram?
+    var program: JSONFieldProgram?
     /// The buffer of the last extraction (empty before the first one).
     public internal(set) var source: UnsafeRawBufferPointer
 
@@ -71,7 +71,6 @@ public struct JSONFieldValues {
         return UnsafeRawBufferPointer(rebasing: source[value.byteRange])
     }
 
-    @usableFromInline
     mutating func prepare(for program: JSONFieldProgram) {
         if self.program !== program {
             self = JSONFieldValues(program: program)

@@ -7,7 +7,6 @@
 ///
 /// Immutable after `init`; the buffers are allocated once and freed in `deinit`, which is why the
 /// class can be `@unchecked Sendable`.
-@usableFromInline
 final class JSONFieldProgram: @unchecked Sendable {
     /// An object level of the trie.
     struct Node {

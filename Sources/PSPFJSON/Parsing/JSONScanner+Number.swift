@@ -1,5 +1,4 @@
 /// A JSON number as scanned: `±mantissa × 10^exponent`, keeping the first 19 significant digits.
-@usableFromInline
 struct JSONDecimal {
     /// The first `digitCount` significant digits (leading zeros skipped).
     var mantissa: UInt64 = 0

@@ -4,23 +4,18 @@
 /// while inside objects that a ``JSONFieldProgram`` tracks, matches member names and records the
 /// values of configured fields. Containers are handled iteratively (a bit per level says array or
 /// object), so deep documents cannot overflow the call stack.
-@usableFromInline
 struct JSONScanner {
     let start: UnsafePointer<UInt8>
     let end: UnsafePointer<UInt8>
     var p: UnsafePointer<UInt8>
 
     /// `nil` for an empty buffer.
-    @usableFromInline
     init?(_ buffer: UnsafeRawBufferPointer) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return nil }
         start = base.assumingMemoryBound(to: UInt8.self)
         end = start + buffer.count
         p = start
     }
-
-    @inline(__always)
-    var offset: Int { p - start }
 
     @inline(__always)
     func error(_ code: JSONError.Code, _ reason: StaticString) -> JSONError {
@@ -69,7 +64,6 @@ struct JSONScanner {
     /// Validates the whole document; for the fields of `program`, writes their values to `slots`.
     ///
     /// `slots` must hold `program.slotCount` values, all reset to `.missing` by the caller.
-    @usableFromInline
     mutating func scanDocument(program: JSONFieldProgram, slots: UnsafeMutablePointer<JSONFieldValue>?)
         throws(JSONError)
     {
