@@ -100,21 +100,19 @@ struct JSONScanner {
 
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let number = try scanNumber()
-                if slot >= 0 {
-                    let text = UnsafeRawBufferPointer(start: first, count: p - first)
-                    let double = number.doubleValue(text: text)
+                // Numbers nobody extracts are only converted when they might be out of range.
+                if slot >= 0 || number.mayOverflow {
+                    let double = number.doubleValue(text: UnsafeRawBufferPointer(start: first, count: p - first))
                     if double.isInfinite {
                         throw error(.numberOutOfRange, at: first, "number is too large for a 64-bit float")
                     }
-                    var value = JSONFieldValue(kind: .number, start: first - start, end: p - start, double: double)
-                    if let integer = number.int64Value {
-                        value.flags = JSONFieldValue.hasInt64Flag
-                        value.storedInt64 = integer
-                    }
-                    slots![Int(slot)] = value
-                } else if number.mayOverflow {
-                    if number.doubleValue(text: UnsafeRawBufferPointer(start: first, count: p - first)).isInfinite {
-                        throw error(.numberOutOfRange, at: first, "number is too large for a 64-bit float")
+                    if slot >= 0 {
+                        var value = JSONFieldValue(kind: .number, start: first - start, end: p - start, double: double)
+                        if let integer = number.int64Value {
+                            value.flags = JSONFieldValue.hasInt64Flag
+                            value.storedInt64 = integer
+                        }
+                        slots![Int(slot)] = value
                     }
                 }
 
