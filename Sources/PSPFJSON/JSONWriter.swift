@@ -41,7 +41,7 @@ public struct JSONWriter: Sendable {
     public mutating func string(_ value: String) { separate(); appendQuoted(value); needsComma = true }
     public mutating func bool(_ value: Bool) { separate(); appendASCII(value ? "true" : "false"); needsComma = true }
     public mutating func null() { separate(); appendASCII("null"); needsComma = true }
-    public mutating func number(_ value: Int64) { separate(); appendASCII(String(value)); needsComma = true }
+    public mutating func number(_ value: Int64) { separate(); appendInteger(value); needsComma = true }
     public mutating func number(_ value: Int) { number(Int64(value)) }
 
     /// Writes a finite double in its shortest round-trip form; NaN and infinities become `null`,
@@ -51,11 +51,38 @@ public struct JSONWriter: Sendable {
         if !value.isFinite {
             appendASCII("null")
         } else if value == value.rounded(), abs(value) < 1e15 {
-            appendASCII(String(Int64(value)))
+            appendInteger(Int64(value))
         } else {
             appendASCII(value.description)
         }
         needsComma = true
+    }
+
+    /// Writes a value tree. Its numbers keep their kind: `.number(100)` is written `100.0`, so that
+    /// parsing the output gives back an equal ``JSONValue``.
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: null()
+        case .bool(let flag): bool(flag)
+        case .integer(let integer): number(integer)
+        case .number(let double) where double.isFinite:
+            separate()
+            appendASCII(double.description)
+            needsComma = true
+        case .number: null()
+        case .string(let text): string(text)
+        case .array(let elements):
+            beginArray()
+            for element in elements { self.value(element) }
+            endArray()
+        case .object(let members):
+            beginObject()
+            for (name, member) in members {
+                key(name)
+                self.value(member)
+            }
+            endObject()
+        }
     }
 
     /// Writes already-valid JSON text verbatim as one value.
@@ -63,6 +90,22 @@ public struct JSONWriter: Sendable {
 
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
+    }
+
+    /// Appends the decimal digits of `value` without going through `String`.
+    private mutating func appendInteger(_ value: Int64) {
+        var magnitude = value.magnitude
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        // 20 digits hold any UInt64; write them backwards into a small stack buffer.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var index = 20
+            repeat {
+                index -= 1
+                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude != 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index...]))
+        }
     }
 
     private mutating func appendASCII(_ text: String) {
@@ -81,7 +124,8 @@ public struct JSONWriter: Sendable {
             case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
             case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
             case 0..<0x20:
-                bytes.append(contentsOf: Array("\\u00".utf8))
+                bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "u"))
+                bytes.append(UInt8(ascii: "0")); bytes.append(UInt8(ascii: "0"))
                 bytes.append(Self.hexDigits[Int(byte >> 4)])
                 bytes.append(Self.hexDigits[Int(byte & 0xF)])
             default: bytes.append(byte)
