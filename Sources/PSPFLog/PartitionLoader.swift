@@ -62,7 +62,7 @@ struct PartitionLoader {
         recovery.startOffset = closed.first?.baseOffset ?? active.baseOffset
         recovery.endOffset = active.endOffset
         if recovery.truncatedBytes > 0 || !recovery.corruptRegions.isEmpty {
-            logger.warning("log recovery repaired a partition", metadata: [
+            logger.warning(readOnly ? "log partition is damaged (opened read-only: not repaired)" : "log recovery repaired a partition", metadata: [
                 "directory": "\(directory)",
                 "truncatedTailBytes": "\(recovery.truncatedBytes)",
                 "corruptRegions": "\(recovery.corruptRegions.count)",
