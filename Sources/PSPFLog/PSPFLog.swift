@@ -1,1 +1,0 @@
-// The native partitioned log. See docs/log-format.md.
