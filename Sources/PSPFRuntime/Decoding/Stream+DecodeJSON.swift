@@ -28,7 +28,7 @@ extension Stream where Element == InputRecord {
                     throw DeadLetterError(
                         .oversized, "payload of \(record.payload.count) bytes exceeds the limit of \(maxPayloadBytes)")
                 }
-                do {
+                do throws(JSONError) {
                     try extractor.extract(from: record.payload, into: &values)
                 } catch {
                     throw DeadLetterError(.malformedInput, error.message)

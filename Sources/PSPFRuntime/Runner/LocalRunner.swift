@@ -45,7 +45,8 @@ public final class LocalRunner<Output: ResultEncodable>: Sendable {
 
     /// Runs until the input is exhausted (``RunnerOptions/Mode-swift.enum/untilCaughtUp``) or
     /// the task is cancelled (``RunnerOptions/Mode-swift.enum/continuous``), then drains the
-    /// output queue and returns the counters.
+    /// output queue and returns the counters. Cancellation is a graceful stop, not an error:
+    /// what was processed is written and committed before `run` returns.
     public func run() async throws -> RunSummary {
         try input.groups.register(group: options.group)
         let queue = BoundedQueue<OutputBatch>(capacity: options.outputQueueBatches)
@@ -100,8 +101,8 @@ public final class LocalRunner<Output: ResultEncodable>: Sendable {
 
         var nextOffset = start
         var lastTick = clock.now()
-        while true {
-            try Task.checkCancellation()
+        // Cancellation is a graceful stop: hand over what was collected and return.
+        while !Task.isCancelled {
             if let stopOffset, nextOffset >= stopOffset { break }
             let limit = stopOffset.map { Int(min(Int64(options.batchRecords), $0 - nextOffset)) } ?? options.batchRecords
             let read = try reader.read(maxRecords: limit) { record in
@@ -125,7 +126,11 @@ public final class LocalRunner<Output: ResultEncodable>: Sendable {
             }
             if read.records == 0 {
                 if stopOffset != nil { break }  // nothing more will come before the stop offset
-                try await waitForInput(partition: partition, from: nextOffset)
+                do {
+                    try await waitForInput(partition: partition, from: nextOffset)
+                } catch is CancellationError {
+                    break
+                }
             }
         }
         if options.finishAtEnd {
