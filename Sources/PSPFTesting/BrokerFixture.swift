@@ -209,7 +209,7 @@ public final class BrokerFixture: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         let exit = ProcessExit()
         process.terminationHandler = { process in exit.exited(status: process.terminationStatus) }
-        try process.run()
+        try await spawnWithDefaultSignalMask(process)
         let broker = RunningBroker(process: process, exit: exit)
         lock.withLock { running = broker }
 
@@ -359,6 +359,29 @@ final class ProcessExit: Sendable {
 private struct RunningBroker {
     let process: Process
     let exit: ProcessExit
+}
+
+/// Starts `process` from a fresh thread whose signal mask is empty.
+///
+/// A child inherits the signal mask of the thread that spawns it, and Swift's cooperative pool
+/// runs on libdispatch worker threads, which block SIGTERM, SIGINT, SIGHUP and friends.
+/// mosquitto 2.0.11 then never sees SIGTERM: its epoll loop blocks those signals around
+/// `epoll_wait` and restores the inherited (blocking) mask in between.
+func spawnWithDefaultSignalMask(_ process: Process) async throws {
+    final class Box: @unchecked Sendable {
+        let process: Process
+        init(_ process: Process) { self.process = process }
+    }
+    let box = Box(process)
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        let thread = Thread {
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            pthread_sigmask(SIG_SETMASK, &empty, nil)
+            continuation.resume(with: Result { try box.process.run() })
+        }
+        thread.start()
+    }
 }
 
 /// Runs a tool to completion; throws with its output if it fails.
