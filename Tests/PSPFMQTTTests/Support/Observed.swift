@@ -82,10 +82,15 @@ final class Observed<Value: Sendable>: Sendable {
 final class CollectingHandler: MQTTMessageHandler {
     let messages = Observed<[MQTTMessage]>([])
     let readPhases = Observed(0)
+    /// Also receives every message (to wait on several handlers together).
+    let alsoInto: Observed<[MQTTMessage]>?
+
+    init(alsoInto: Observed<[MQTTMessage]>? = nil) { self.alsoInto = alsoInto }
 
     func received(_ message: MQTTMessageView) {
         let copy = MQTTMessage(message)
         messages.update { $0.append(copy) }
+        alsoInto?.update { $0.append(copy) }
     }
 
     func readPhaseEnded() throws {
