@@ -72,15 +72,13 @@ final class ClientCore: Sendable {
     func requestStop() {
         let idle = shared.withLock { state -> Bool in
             state.stopRequested = true
-            if state.lifecycle == .idle {
-                state.lifecycle = .closed
-                return true
-            }
-            return false
+            guard state.lifecycle == .idle else { return false }
+            state.lifecycle = .closed   // a concurrent start() now sees a closed client
+            return true
         }
         if idle {
-            eventSink.yield(.closed)
-            eventSink.finish()
+            // No network thread: close here, failing whatever was queued before connect().
+            loopFinished(initialFailure: nil)
         } else {
             wake.signal()
         }
