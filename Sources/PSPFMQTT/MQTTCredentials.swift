@@ -58,21 +58,20 @@ public struct MQTTCredentials: Sendable, Hashable {
             }
             return (username, password)
         case .file(let path):
-            let text = try Self.readSmallFile(path)
-            var lines = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false).map {
-                $0.hasSuffix("\r") ? $0.dropLast() : $0
-            }
-            if lines.count > 2, lines[2].isEmpty { lines.removeLast() }
-            guard lines.count >= 2, !lines[0].isEmpty else {
+            // Split on bytes: in Swift "\r\n" is one Character and would not split on "\n".
+            var lines = try Self.readSmallFile(path).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                .map { $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0 }
+            while lines.last?.isEmpty == true { lines.removeLast() }
+            guard lines.count >= 2, !lines[0].isEmpty, !lines[1].isEmpty else {
                 throw MQTTError(
                     code: .credentialsUnavailable,
                     message: "credentials file \(path) must hold the username on line 1 and the password on line 2")
             }
-            return (String(lines[0]), String(lines[1]))
+            return (String(decoding: lines[0], as: UTF8.self), String(decoding: lines[1], as: UTF8.self))
         }
     }
 
-    private static func readSmallFile(_ path: String) throws(MQTTError) -> String {
+    private static func readSmallFile(_ path: String) throws(MQTTError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
@@ -91,7 +90,7 @@ public struct MQTTCredentials: Sendable, Hashable {
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }
 
