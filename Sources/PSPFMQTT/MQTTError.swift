@@ -156,10 +156,24 @@ extension MQTTError {
             text = String(cString: strerror(savedErrno))
         } else {
             text = String(cString: mosquitto_strerror(rc))
+            // libmosquitto 2.0.11 has no text for several newer codes.
+            if text == "Unknown error.", let fallback = fallbackTexts[rc] { text = fallback }
         }
         if let context { text = "\(context): \(text)" }
         return MQTTError(code: Code(rawValue: rc), message: text, file: file, line: line)
     }
+
+    private static let fallbackTexts: [Int32: String] = [
+        MOSQ_ERR_KEEPALIVE.rawValue: "No packet from the broker within the keepalive interval.",
+        MOSQ_ERR_LOOKUP.rawValue: "Host name lookup failed.",
+        MOSQ_ERR_MALFORMED_PACKET.rawValue: "Malformed packet.",
+        MOSQ_ERR_TIMEOUT.rawValue: "Timed out.",
+        MOSQ_ERR_PLUGIN_DEFER.rawValue: "Deferred.",
+        MOSQ_ERR_RETAIN_NOT_SUPPORTED.rawValue: "Retain not supported.",
+        MOSQ_ERR_TOPIC_ALIAS_INVALID.rawValue: "Invalid topic alias.",
+        MOSQ_ERR_ADMINISTRATIVE_ACTION.rawValue: "Administrative action.",
+        MOSQ_ERR_ALREADY_EXISTS.rawValue: "Already exists.",
+    ]
 
     /// An error for a refused CONNACK.
     static func connackRefused(

@@ -50,6 +50,8 @@ struct MQTTErrorTests {
         #expect(v5.message.contains("Bad User Name or Password"))
         #expect(v5.description.hasPrefix("MQTTError.connectionRefused (5), reason 134: c: "))
         #expect(tls.file.hasSuffix("MQTTErrorTests.swift"))
+        // libmosquitto 2.0.11 says "Unknown error." for its keepalive code; PSPF fills in.
+        #expect(MQTTError.mosquitto(MOSQ_ERR_KEEPALIVE.rawValue).message.contains("keepalive"))
     }
 }
 
