@@ -121,14 +121,16 @@ final class ClientCore: Sendable {
         if tryAcquireSlot() { return }
         let id = shared.withLock { state -> UInt64 in
             state.nextID += 1
+            state.unregisteredWaiters.insert(state.nextID)
             return state.nextID
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 enum Outcome { case granted, queued, closed, cancelled }
                 let outcome = shared.withLock { state -> Outcome in
-                    if state.lifecycle == .closed { return .closed }
+                    state.unregisteredWaiters.remove(id)
                     if state.cancelledWaiters.remove(id) != nil { return .cancelled }
+                    if state.lifecycle == .closed { return .closed }
                     if state.slotWaiters.isEmpty, state.inflight < configuration.maxInflightPublishes {
                         state.inflight += 1
                         return .granted
@@ -148,7 +150,8 @@ final class ClientCore: Sendable {
                 if let index = state.slotWaiters.firstIndex(where: { $0.id == id }) {
                     return state.slotWaiters.remove(at: index)
                 }
-                state.cancelledWaiters.insert(id)
+                // Not registered yet: registration will see the mark. Already granted: nothing to do.
+                if state.unregisteredWaiters.contains(id) { state.cancelledWaiters.insert(id) }
                 return nil
             }
             waiter?.continuation.resume(throwing: CancellationError())
@@ -253,6 +256,7 @@ struct SharedState {
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
     var inflight = 0
     var slotWaiters: [SlotWaiter] = []
+    var unregisteredWaiters: Set<UInt64> = []
     var cancelledWaiters: Set<UInt64> = []
     var nextID: UInt64 = 0
     var outbox: [OutgoingPublish] = []

@@ -130,6 +130,10 @@ public final class MQTTClient: Sendable {
         properties: MQTTPublishProperties? = nil
     ) async throws {
         try await core.acquireSlot()
+        if Task.isCancelled {
+            core.releaseSlot()
+            throw CancellationError()
+        }
         let box = Mutex<Completion<Void>?>(nil)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in

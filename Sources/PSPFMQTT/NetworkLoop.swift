@@ -216,6 +216,10 @@ final class NetworkLoop {
         }
         if let broken {
             connectionBroken(rc: broken.rc, errno: broken.errno)
+        } else if let handlerError, closing {
+            logger.error("message handler failed while closing; closing without acknowledging the batch: \(handlerError)")
+            dropSocket()
+            finished = true
         } else if let handlerError {
             logger.error("message handler failed; dropping the connection so the batch is redelivered: \(handlerError)")
             let error = MQTTError(

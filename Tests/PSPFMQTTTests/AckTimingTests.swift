@@ -203,4 +203,26 @@ struct AckTimingTests {
         #expect(results.value == ["w1:true", "w2:true"])
         await client.disconnect()
     }
+
+    @Test("Cancelling a publish that waits for a window slot throws CancellationError and frees nothing twice")
+    func cancelWhileWaitingForSlot() async throws {
+        let fake = try FakeBroker()
+        let (client, connection) = try await connect(nil, to: fake, maxInflight: 1)
+        let first = Task { try await client.publish(topic: "out/c", payload: Array("c1".utf8)) }
+        let sent = try await offPool { try connection.readPacket() }
+        #expect(client.inflightPublishes == 1)
+        let waiting = Task { try await client.publish(topic: "out/c", payload: Array("c2".utf8)) }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        try await offPool { try connection.send(.puback(sent.publishContent!.id!)) }
+        try await first.value
+        #expect(client.inflightPublishes == 0)
+        // The window works normally afterwards.
+        let third = Task { try await client.publish(topic: "out/c", payload: Array("c3".utf8)) }
+        let next = try await offPool { try connection.readPacket() }
+        #expect(next.publishContent?.payload == "c3")
+        try await offPool { try connection.send(.puback(next.publishContent!.id!)) }
+        try await third.value
+        await client.disconnect()
+    }
 }
