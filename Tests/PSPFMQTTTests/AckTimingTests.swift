@@ -225,4 +225,36 @@ struct AckTimingTests {
         try await third.value
         await client.disconnect()
     }
+
+    @Test("QoS 2 window: a message between PUBREC and PUBREL is lost if the process restarts (documented)")
+    func qos2LostAcrossProcessRestart() async throws {
+        let fake = try FakeBroker()
+        let clientID = uniqueName("qos2")
+        var config = configuration(fake.port, clientID: clientID, version: .v311, cleanSession: false)
+        config.reconnect.initialDelay = .seconds(30)   // the first client must not come back by itself
+        config.reconnect.maximumDelay = .seconds(30)
+        let firstHandler = CollectingHandler()
+        let first = try MQTTClient(configuration: config, handler: firstHandler)
+        async let accepted = offPool { try fake.acceptClient() }
+        try await first.connect()
+        let connection = try await accepted
+        try await offPool { try connection.send(.publish(topic: "t/q2", payload: "held", qos: 2, id: 5)) }
+        let pubrec = try await offPool { try connection.readPacket() }
+        #expect(pubrec == .pubrec(5))
+        #expect(firstHandler.messages.value.isEmpty)   // libmosquitto holds it in memory only
+        // The process "dies": its libmosquitto state is gone. A new client (new handle) takes the
+        // session; the broker, having seen PUBREC, only sends PUBREL (MQTT forbids resending PUBLISH).
+        await first.disconnect()
+        let secondHandler = CollectingHandler()
+        let second = try MQTTClient(configuration: config, handler: secondHandler)
+        async let acceptedAgain = offPool { try fake.acceptClient(sessionPresent: true) }
+        try await second.connect()
+        let again = try await acceptedAgain
+        try await offPool { try again.send(.pubrel(5)) }
+        let pubcomp = try await offPool { try again.readPacket() }
+        #expect(pubcomp == .pubcomp(5))                  // libmosquitto completes the unknown id...
+        #expect(secondHandler.messages.value.isEmpty)    // ...without ever delivering the message.
+        #expect(secondHandler.readPhases.value == 0)
+        await second.disconnect()
+    }
 }
