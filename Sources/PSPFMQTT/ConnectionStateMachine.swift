@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The connection lifecycle as a value-type state machine: every event returns the action the
 /// network loop must perform. It never reads a clock or sleeps: the loop passes `now`, and the
 /// jitter comes from a seedable generator, so tests drive it with made-up instants.
@@ -150,11 +158,3 @@ extension Duration {
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

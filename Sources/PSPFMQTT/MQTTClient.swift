@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// A robust MQTT 3.1.1 / 5 client over libmosquitto: TLS, credentials from the environment or a
 /// file, persistent sessions, Last Will and birth message, reconnect with exponential backoff
@@ -208,5 +209,3 @@ public func withMQTTClient<Result>(
         throw error
     }
 }
-
-import Synchronization

@@ -1,5 +1,13 @@
 import CMosquitto
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An error from the MQTT client: a libmosquitto status code (or one of PSPF's own codes), the
 /// broker's reason code when it sent one, a human-readable message and where it was raised.
 ///
@@ -190,11 +198,3 @@ extension MQTTError {
             message: "\(context): the broker refused the connection: \(text)", file: file, line: line)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,5 +1,13 @@
 import CMosquitto
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A non-owning view of one received message. Its buffers are valid only during the
 /// ``MQTTMessageHandler/received(_:)`` call it is passed to: copy what you keep (append it to a
 /// log, or make an ``MQTTMessage``).
@@ -126,11 +134,3 @@ public struct MQTTMessage: Sendable, Hashable {
             messageID: view.messageID)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
