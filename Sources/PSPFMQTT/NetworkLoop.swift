@@ -157,18 +157,19 @@ final class NetworkLoop {
         guard sock >= 0, socketLive, mosquitto_socket(mosq) == sock else { return }
         let revents = fds[1].revents
         let hangup = revents & Int16(POLLERR | POLLHUP) != 0
-        var drained = false
+        var batchFull = false
         if hangup || (wantsInput && revents & Int16(POLLIN) != 0) || (connecting && revents & Int16(POLLOUT) != 0) {
-            drained = readPhase(socket: sock)
+            batchFull = readPhase(socket: sock) == .batchFull
             guard socketLive, mosquitto_socket(mosq) >= 0 else { return }
         }
         writePhase()
         guard socketLive, mosquitto_socket(mosq) >= 0 else { return }
         miscPhase()
         guard socketLive, mosquitto_socket(mosq) >= 0 else { return }
-        if hangup, drained {
-            // The socket reported an error or hang-up, yet libmosquitto still considers it open
-            // (seen during a TLS handshake, where SSL_ERROR_SYSCALL is treated as "try again").
+        if hangup, !batchFull {
+            // The socket reported an error or hang-up and a read phase did not surface it, yet
+            // libmosquitto still considers it open (possible during a TLS handshake, where
+            // SSL_ERROR_SYSCALL is treated as "try again"): treat it as broken instead of spinning.
             var soError: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(sock, SOL_SOCKET, SO_ERROR, &soError, &length)
@@ -178,10 +179,12 @@ final class NetworkLoop {
 
     // MARK: phases
 
-    /// Reads until the socket would block (returns `true`) or the batch cap is reached.
-    private func readPhase(socket sock: Int32) -> Bool {
+    enum ReadPhaseEnd { case drained, batchFull, callLimit, broken }
+
+    /// Reads until the socket would block or the batch cap is reached.
+    private func readPhase(socket sock: Int32) -> ReadPhaseEnd {
         messagesThisPhase = 0
-        var drained = false
+        var end = ReadPhaseEnd.callLimit
         var broken: (rc: Int32, errno: Int32)?
         let maxCalls = configuration.maxMessagesPerReadPhase + 64
         for _ in 0..<maxCalls {
@@ -190,18 +193,22 @@ final class NetworkLoop {
             let savedErrno = errno
             if rc != MOSQ_ERR_SUCCESS.rawValue || mosquitto_socket(mosq) < 0 {
                 broken = (rc, savedErrno)
+                end = .broken
                 break
             }
-            if messagesThisPhase >= configuration.maxMessagesPerReadPhase { break }
+            if messagesThisPhase >= configuration.maxMessagesPerReadPhase {
+                end = .batchFull
+                break
+            }
             // libmosquitto reports "would block" through errno; a failed write to its internal
             // wake-up socketpair (full, since nobody reads it in this loop) also leaves EAGAIN,
             // so confirm with the socket and OpenSSL's buffer.
             if savedErrno == EAGAIN || savedErrno == EWOULDBLOCK, !inputPending(sock) {
-                drained = true
+                end = .drained
                 break
             }
         }
-        if drained { scheduler.readPhaseDrained(now: clock.now) }
+        if end == .drained { scheduler.readPhaseDrained(now: clock.now) }
 
         var handlerError: (any Error & Sendable)?
         if messagesThisPhase > 0, let handler = core.handler {
@@ -228,7 +235,7 @@ final class NetworkLoop {
                 cause: handlerError)
             connectionLost(error)
         }
-        return drained
+        return end
     }
 
     private func inputPending(_ sock: Int32) -> Bool {

@@ -148,6 +148,26 @@ struct BrokerFailureTests {
         #expect([.tls, .connectionLost, .protocolError].contains(error?.code), "got \(String(describing: error))")
     }
 
+    @Test("TLS against a plain listener fails when the broker hangs up, not at the connect timeout")
+    func tlsAgainstPlainListener() async throws {
+        let pki = try await BrokerCertificates.generate()
+        defer { pki.cleanUp() }
+        let broker = try await BrokerFixture.start()   // plain TCP
+        defer { broker.cleanUp() }
+        var config = configuration(broker.port)
+        config.tls = MQTTTLSConfiguration(caFile: pki.caFile)
+        config.reconnect.connectTimeout = .seconds(120)
+        let client = try MQTTClient(configuration: config)
+        let outcome = Observed<MQTTError?>(nil)
+        Task {
+            do { try await client.connect() } catch let error as MQTTError { outcome.update { $0 = error } }
+        }
+        // Generous bound, far below the 120 s connect timeout: only a failure of the hang-up
+        // handling makes this wait time out.
+        let error = try await outcome.wait("connect() to fail", timeout: .seconds(60)) { $0 != nil }
+        #expect(error?.code != .timeout, "got \(String(describing: error))")
+    }
+
     @Test("A wrong password is refused with the broker's reason", arguments: [MQTTProtocolVersion.v311, .v5])
     func wrongPassword(version: MQTTProtocolVersion) async throws {
         let broker = try await BrokerFixture.start(.init(users: ["gateway": "correct-horse"]))
