@@ -1,1 +1,0 @@
-// Swift client over libmosquitto. See docs/mqtt.md.

@@ -1,0 +1,40 @@
+import CMosquitto
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An eventfd that wakes the network loop's poll(2) when another thread hands it work
+/// (a publish, a subscription, pause/resume, stop). Signals coalesce: only the first signal
+/// after the loop drained it costs a `write`.
+final class WakeSignal: Sendable {
+    let fd: Int32
+    private let pending = Atomic<Bool>(false)
+
+    init() throws(MQTTError) {
+        let fd = pspf_eventfd_nonblocking()
+        guard fd >= 0 else {
+            throw MQTTError(code: .system, message: "eventfd: \(String(cString: strerror(errno)))")
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Wakes the loop. Call after publishing the work in shared state.
+    func signal() {
+        guard !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var one: UInt64 = 1
+        _ = write(fd, &one, MemoryLayout<UInt64>.size)
+    }
+
+    /// Called by the loop after poll(2), before it looks at the shared state.
+    func drain() {
+        _ = pending.exchange(false, ordering: .acquiringAndReleasing)
+        var value: UInt64 = 0
+        _ = read(fd, &value, MemoryLayout<UInt64>.size)
+    }
+}
