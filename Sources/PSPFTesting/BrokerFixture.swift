@@ -405,15 +405,6 @@ func runTool(_ path: String, _ arguments: [String], in directory: String? = nil)
     }
 }
 
-/// A fresh 0700 directory under the system temporary directory.
-func makeTemporaryDirectory(prefix: String) throws -> String {
-    var template = Array((NSTemporaryDirectory() + "/" + prefix + "XXXXXX").utf8CString)
-    guard let result = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        throw BrokerFixtureError("mkdtemp failed: \(String(cString: strerror(errno)))")
-    }
-    return String(cString: result)
-}
-
 private func ensureFile(_ path: String) -> String {
     if !FileManager.default.fileExists(atPath: path) {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
