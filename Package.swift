@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "PSPFLog", targets: ["PSPFLog"]),
         .library(name: "PSPFMQTT", targets: ["PSPFMQTT"]),
         .library(name: "PSPFStorage", targets: ["PSPFStorage"]),
+        .library(name: "PSPFConnectors", targets: ["PSPFConnectors"]),
         .library(name: "PSPFRuntime", targets: ["PSPFRuntime"]),
         .library(name: "PSPFTesting", targets: ["PSPFTesting"]),
     ],
@@ -61,6 +62,13 @@ let package = Package(
             dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "PSPFConnectors",
+            dependencies: [
+                "PSPFCore", "PSPFLog", "PSPFMQTT", "PSPFJSON", "PSPFRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "PSPFRuntime",
             dependencies: [
                 "PSPFCore", "PSPFLog", "PSPFJSON",
@@ -75,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "pspf",
             dependencies: [
-                "PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON",
+                "PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON", "PSPFMQTT", "PSPFConnectors", "PSPFStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,6 +97,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PSPFStorageTests", dependencies: ["PSPFStorage", "PSPFTesting"]),
+        .testTarget(
+            name: "PSPFConnectorsTests",
+            dependencies: ["PSPFConnectors", "PSPFTesting", "PSPFMQTT", "PSPFLog", "PSPFRuntime"]
+        ),
         .testTarget(name: "PSPFMQTTTests", dependencies: ["PSPFMQTT", "PSPFTesting"]),
         .testTarget(name: "PSPFLogTests", dependencies: ["PSPFLog", "PSPFTesting"]),
         .testTarget(name: "PSPFRuntimeTests", dependencies: ["PSPFRuntime", "PSPFTesting", "PSPFLog", "PSPFCore"]),

@@ -1,0 +1,1 @@
+// Sources and sinks: the durable MQTT ingest source and the MQTT sink. See docs/ingest.md.
