@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import Logging
-import Synchronization
 
 /// One topic of the native partitioned log: N partitions of append-only segment files with a
 /// dedicated writer thread, consumer groups and retention.
@@ -59,7 +58,7 @@ public final class LogTopic: Sendable {
 
     let core: TopicCore
     private let writer: TopicWriter?
-    private let thread: Mutex<pthread_t?>
+    private let thread: LockedValue<pthread_t?>
     private let lockFD: Int32
 
     private init(
@@ -74,7 +73,7 @@ public final class LogTopic: Sendable {
         self.core = core
         self.writer = writer
         self.lockFD = lockFD
-        self.thread = Mutex(try writer?.start())
+        self.thread = LockedValue(try writer?.start())
     }
 
     deinit {

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Foundation
-import Synchronization
 import Testing
 @testable import PSPFLog
 
@@ -240,7 +239,7 @@ struct AppendReadTests {
             let topic = try LogTopic.open(
                 directory: dir + "/t", config: TopicConfig(partitions: 2, fsync: .interval(milliseconds: 1)), logger: LogCapture().logger
             )
-            let visibleAfterFlush = Mutex<[Int64]>([])
+            let visibleAfterFlush = LockedValue<[Int64]>([])
             try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
                 let thread = Thread {
                     do {
@@ -267,6 +266,33 @@ struct AppendReadTests {
                 thread.start()
             }
             #expect(visibleAfterFlush.withLock { $0 } == (1...20).map { Int64($0 * 50) })
+            try topic.close()
+        }
+    }
+
+    /// A consumer follows a producer across segment rolls, waiting for records, and sees every
+    /// record exactly once, in order.
+    @Test(arguments: [FsyncPolicy.none, .every, .interval(milliseconds: 1)])
+    func aTailingReaderSeesEveryRecordOnce(policy: FsyncPolicy) async throws {
+        try await withTemporaryDirectory { dir in
+            let config = TopicConfig(partitions: 1, segmentBytes: 8192, indexIntervalBytes: 512, fsync: policy)
+            let topic = try LogTopic.open(directory: dir + "/t", config: config, logger: LogCapture().logger)
+            let total = 3_000
+            async let consumed: [Int64] = {
+                let reader = topic.reader(partition: 0)
+                var seen: [Int64] = []
+                while seen.count < total {
+                    try await topic.waitForRecords(partition: 0, from: reader.nextOffset)
+                    seen += try collectOffsets(reader, max: 137)
+                }
+                return seen
+            }()
+            for start in stride(from: 0, to: total, by: 100) {
+                try await topic.appendDurably(makeBatch(start..<(start + 100), key: { _ in "k" }))
+            }
+            let offsets = try await consumed
+            #expect(offsets == Array(0..<Int64(total)))
+            #expect(topic.info(partition: 0).segments > 10)
             try topic.close()
         }
     }
