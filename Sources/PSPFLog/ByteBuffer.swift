@@ -43,11 +43,11 @@ final class ByteBuffer {
         count += source.count
     }
 
-    /// Shrinks an oversized buffer back to `capacity` bytes (after an unusual burst).
+    /// Shrinks an empty buffer whose capacity grew beyond `limit` back to `limit / 4` bytes.
     func trim(to limit: Int) {
         guard capacity > limit, count == 0 else { return }
         base.deallocate()
-        capacity = limit
-        base = UnsafeMutableRawPointer.allocate(byteCount: limit, alignment: 16)
+        capacity = max(64, limit / 4)
+        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
 }

@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 
 /// Committed offsets of the consumer groups of one topic.
 ///
@@ -20,7 +19,7 @@ public final class ConsumerGroups: Sendable {
     public let partitionCount: Int
     let layout: TopicLayout
     let readOnly: Bool
-    private let state: Mutex<[String: [Int64?]]>
+    private let state: LockedValue<[String: [Int64?]]>
 
     init(layout: TopicLayout, partitionCount: Int, readOnly: Bool, logger: Logger) throws {
         self.layout = layout
@@ -47,7 +46,7 @@ public final class ConsumerGroups: Sendable {
                 }
             }
         }
-        state = Mutex(groups)
+        state = LockedValue(groups)
     }
 
     /// The groups, sorted by name.

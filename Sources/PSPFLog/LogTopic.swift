@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import Logging
-import Synchronization
 
 /// One topic of the native partitioned log: N partitions of append-only segment files with a
 /// dedicated writer thread, consumer groups and retention.
@@ -59,7 +58,7 @@ public final class LogTopic: Sendable {
 
     let core: TopicCore
     private let writer: TopicWriter?
-    private let thread: Mutex<pthread_t?>
+    private let thread: LockedValue<pthread_t?>
     private let lockFD: Int32
 
     private init(
@@ -74,7 +73,7 @@ public final class LogTopic: Sendable {
         self.core = core
         self.writer = writer
         self.lockFD = lockFD
-        self.thread = Mutex(try writer?.start())
+        self.thread = LockedValue(try writer?.start())
     }
 
     deinit {
@@ -144,7 +143,7 @@ public final class LogTopic: Sendable {
                 writers.append(try PartitionWriter(partition: p, directory: directory, config: config, loaded: loaded, scanner: scanner))
             }
             let slots = writers.map { w in
-                PartitionSlot(pending: PendingFrames(capacity: 256 << 10), nextOffset: w.endOffset, view: w.view)
+                PartitionSlot(pending: PendingFrames(capacity: 16 << 10), nextOffset: w.endOffset, view: w.view)
             }
             let state = TopicState(partitions: slots)
             let core = TopicCore(name: name, layout: layout, config: config, clock: clock, logger: logger, readOnly: false, state: state)
@@ -357,39 +356,49 @@ public final class LogTopic: Sendable {
 
         var ranges: [AppendResult.Range] = []
         let frames = batch.frames
-        var position = 0
-        for route in routes {
-            let p: Int
-            if route & LogBatch.explicitBit != 0 {
-                p = Int(route & ~LogBatch.explicitBit)
-            } else if route & LogBatch.emptyKeyBit != 0 {
-                p = s.roundRobin
-                s.roundRobin = (s.roundRobin + 1) % partitionCount
-            } else {
-                p = KeyHash.partition(hash: UInt32(truncatingIfNeeded: route), partitionCount: partitionCount)
-            }
-            let source = frames.baseAddress! + position
-            let size = RecordFrame.frameBytes(at: source)
-            let offset = s.partitions[p].nextOffset
-            let pending = s.partitions[p].pending
-            let destination = pending.buffer.reserve(size)
-            destination.copyMemory(from: source, byteCount: size)
-            RecordFrame.stamp(destination, offset: offset, appendTime: appendTime)
-            pending.buffer.count += size
-            pending.records += 1
-            s.partitions[p].nextOffset = offset + 1
-            let slot = s.rangeSlots[p]
-            if slot < 0 {
-                s.rangeSlots[p] = Int32(ranges.count)
-                ranges.append(AppendResult.Range(partition: p, firstOffset: offset, count: 1))
-                if !s.partitions[p].queued {
-                    s.partitions[p].queued = true
-                    s.dirtyPartitions.append(p)
+        let partitionCount = self.partitionCount
+        var roundRobin = s.roundRobin
+        // One exclusive access to the slots and range scratch for the whole batch.
+        s.partitions.withUnsafeMutableBufferPointer { slots in
+            s.rangeSlots.withUnsafeMutableBufferPointer { rangeSlots in
+                var position = 0
+                for route in routes {
+                    let p: Int
+                    if route & LogBatch.explicitBit != 0 {
+                        p = Int(route & ~LogBatch.explicitBit)
+                    } else if route & LogBatch.emptyKeyBit != 0 {
+                        p = roundRobin
+                        roundRobin = roundRobin + 1 == partitionCount ? 0 : roundRobin + 1
+                    } else {
+                        p = KeyHash.partition(hash: UInt32(truncatingIfNeeded: route), partitionCount: partitionCount)
+                    }
+                    let source = frames.baseAddress! + position
+                    let size = RecordFrame.frameBytes(at: source)
+                    let offset = slots[p].nextOffset
+                    let buffer = slots[p].pending.buffer
+                    let destination = buffer.reserve(size)
+                    destination.copyMemory(from: source, byteCount: size)
+                    RecordFrame.stamp(destination, offset: offset, appendTime: appendTime)
+                    buffer.count += size
+                    slots[p].nextOffset = offset + 1
+                    let slot = rangeSlots[p]
+                    if slot < 0 {
+                        rangeSlots[p] = Int32(ranges.count)
+                        ranges.append(AppendResult.Range(partition: p, firstOffset: offset, count: 1))
+                    } else {
+                        ranges[Int(slot)].count += 1
+                    }
+                    position += size
                 }
-            } else {
-                ranges[Int(slot)].count += 1
             }
-            position += size
+        }
+        s.roundRobin = roundRobin
+        for range in ranges {
+            s.partitions[range.partition].pending.records += range.count
+            if !s.partitions[range.partition].queued {
+                s.partitions[range.partition].queued = true
+                s.dirtyPartitions.append(range.partition)
+            }
         }
         for range in ranges { s.rangeSlots[range.partition] = -1 }
         s.appendSequence += 1

@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 
 /// A directory of topics (`<root>/<topic>/…`): opens each topic once and closes them together.
 ///
@@ -14,7 +13,7 @@ public final class PartitionedLog: Sendable {
     public let directory: String
     private let clock: LogClock
     private let logger: Logger
-    private let topics = Mutex<[String: LogTopic]>([:])
+    private let topics = LockedValue<[String: LogTopic]>([:])
 
     /// Creates the directory if needed.
     public init(directory: String, clock: LogClock = .system, logger: Logger) throws {

@@ -24,7 +24,11 @@ final class TopicWriter: @unchecked Sendable {
     private var unsyncedFlags: [Bool]
     /// Over quota and already logged (log once per episode).
     private var overQuotaLogged = false
-    private let pendingCapacity = 256 << 10
+    /// Initial size of a pending buffer; they grow with the load.
+    private let pendingCapacity = 16 << 10
+    /// A pending buffer that grew beyond this is shrunk back after a cycle (keeps memory bounded
+    /// with many partitions, avoids reallocating every cycle under load).
+    private let pendingRetainedCapacity: Int
 
     init(core: TopicCore, partitions: [PartitionWriter], groups: ConsumerGroups) {
         self.core = core
@@ -32,6 +36,7 @@ final class TopicWriter: @unchecked Sendable {
         self.groups = groups
         self.scheduler = GroupCommitScheduler(policy: core.config.fsync)
         self.unsyncedFlags = Array(repeating: false, count: partitions.count)
+        self.pendingRetainedCapacity = max(256 << 10, core.config.maxPendingBytes / max(1, partitions.count))
     }
 
     var diskBytes: Int64 { partitions.reduce(0) { $0 + $1.diskBytes } }
@@ -150,7 +155,7 @@ final class TopicWriter: @unchecked Sendable {
             lock.lock()
             s.pendingBytes -= takenBytes
             for (_, frames) in taken {
-                frames.reset(trimTo: max(pendingCapacity, core.config.maxPendingBytes / 4))
+                frames.reset(trimTo: pendingRetainedCapacity)
                 spares.append(frames)
             }
             if let failure {

@@ -9,9 +9,6 @@ struct LogDirectoryOptions: ParsableArguments {
     @Option(name: .long, help: "The log directory (holds one directory per topic).")
     var dir: String
 
-    @Flag(name: .long, help: "Print JSON lines instead of a table.")
-    var json = false
-
     /// Warnings (recovery, corruption) go to stderr.
     var logger: Logger {
         var logger = Logger(label: "pspf.log") { label in StreamLogHandler.standardError(label: label) }

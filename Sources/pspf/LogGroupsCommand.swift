@@ -9,6 +9,9 @@ struct LogGroupsCommand: ParsableCommand {
 
     @OptionGroup var options: LogDirectoryOptions
 
+    @Flag(help: "Print JSON lines instead of a table.")
+    var json = false
+
     @Option(help: "Only this topic.")
     var topic: String?
 
@@ -24,7 +27,7 @@ struct LogGroupsCommand: ParsableCommand {
                     let committed = p < offsets.count ? offsets[p] : nil
                     // Lag: records from the committed offset (or the start, if none) to the end.
                     let lag = max(0, end - max(committed ?? start, start))
-                    if options.json {
+                    if json {
                         printJSON { w in
                             w.beginObject()
                             w.key("topic"); w.string(name)
@@ -41,7 +44,7 @@ struct LogGroupsCommand: ParsableCommand {
                 }
             }
         }
-        if !options.json {
+        if !json {
             printTable(["TOPIC", "GROUP", "PARTITION", "COMMITTED", "END", "LAG"], rows)
         }
     }

@@ -10,11 +10,11 @@ struct LogTailCommand: ParsableCommand {
         commandName: "tail",
         abstract: "Print records of one partition as JSON lines.",
         discussion: """
-            Each line: offset, partition, eventTime (ms, or null), appendTime (ms), attributes, key,
-            topic, payload and payloadEncoding. A payload that is valid JSON is embedded as is
-            ("json"); other valid UTF-8 becomes a JSON string ("utf8"); anything else is base64
-            ("base64"). Keys and topics that are not UTF-8 are base64 with keyEncoding/topicEncoding.
-            Without --from, prints the last N records.
+            Each line: offset, partition, eventTime (ms, or null), appendTime (ms), attributes, \
+            key, topic, payload and payloadEncoding. A payload that is valid JSON is embedded as \
+            is ("json"); other valid UTF-8 becomes a JSON string ("utf8"); anything else is \
+            base64 ("base64"). Keys and topics that are not UTF-8 are base64, flagged by \
+            keyEncoding/topicEncoding. Without --from, prints the last N records.
             """
     )
 

@@ -9,13 +9,16 @@ struct LogTopicsCommand: ParsableCommand {
 
     @OptionGroup var options: LogDirectoryOptions
 
+    @Flag(help: "Print JSON lines instead of a table.")
+    var json = false
+
     func run() throws {
         var rows: [[String]] = []
         for name in try options.topicNames(only: nil) {
             let topic = try options.openTopic(name)
             for p in 0..<topic.partitionCount {
                 let info = topic.info(partition: p)
-                if options.json {
+                if json {
                     printJSON { w in
                         w.beginObject()
                         w.key("topic"); w.string(name)
@@ -36,7 +39,7 @@ struct LogTopicsCommand: ParsableCommand {
                 }
             }
         }
-        if !options.json {
+        if !json {
             printTable(["TOPIC", "PARTITION", "START", "END", "RECORDS", "SEGMENTS", "SIZE"], rows)
         }
     }

@@ -8,12 +8,15 @@ struct LogVerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check the CRC of every record in every segment; exit status 1 if any is corrupt.",
         discussion: """
-            A torn tail (an incomplete last write, which opening the topic for writing truncates) is
-            reported as tail bytes but is not counted as corruption.
+            A torn tail (an incomplete last write, which opening the topic for writing \
+            truncates) is reported as tail bytes but is not counted as corruption.
             """
     )
 
     @OptionGroup var options: LogDirectoryOptions
+
+    @Flag(help: "Print JSON lines instead of a table.")
+    var json = false
 
     @Option(help: "Only this topic.")
     var topic: String?
@@ -25,7 +28,7 @@ struct LogVerifyCommand: ParsableCommand {
             let report = try options.openTopic(name).verify()
             for partition in report.partitions {
                 corrupt += partition.corruptRecords
-                if options.json {
+                if json {
                     printJSON { w in
                         w.beginObject()
                         w.key("topic"); w.string(name)
@@ -43,12 +46,12 @@ struct LogVerifyCommand: ParsableCommand {
                         "\(partition.corruptRecords)", "\(partition.corruptRegions.count)", "\(partition.tailBytes)",
                     ])
                 }
-                for region in partition.corruptRegions where !options.json {
+                for region in partition.corruptRegions where !json {
                     print("  corrupt: \(region)")
                 }
             }
         }
-        if !options.json {
+        if !json {
             printTable(["TOPIC", "PARTITION", "SEGMENTS", "VALID", "CORRUPT", "REGIONS", "TAIL_BYTES"], rows)
             print(corrupt == 0 ? "OK: no corrupt records" : "CORRUPT: \(corrupt) record(s) unreadable")
         }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
+import Foundation
 import Testing
 @testable import PSPFLog
 
@@ -228,6 +228,89 @@ struct AppendReadTests {
             try await topic.sync()
             try topic.close()
             await #expect { try await topic.appendDurably(batch) } throws: { ($0 as? LogError)?.code == .closed }
+        }
+    }
+
+    /// The MQTT pattern: a producer on its own thread appends each message from raw buffers,
+    /// then calls one blocking flush before acknowledging; after it everything is durable and
+    /// readable.
+    @Test func aProducerThreadAppendsThenFlushesOnce() async throws {
+        try await withTemporaryDirectory { dir in
+            let topic = try LogTopic.open(
+                directory: dir + "/t", config: TopicConfig(partitions: 2, fsync: .interval(milliseconds: 1)), logger: LogCapture().logger
+            )
+            let visibleAfterFlush = LockedValue<[Int64]>([])
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                let thread = Thread {
+                    do {
+                        let topicBytes = Array("sensors/x".utf8)
+                        for round in 0..<20 {
+                            for i in 0..<50 {
+                                let key = Array("dev-\(i % 5)".utf8)
+                                let payload = Array("m\(round)-\(i)".utf8)
+                                try key.withUnsafeBytes { k in
+                                    try topicBytes.withUnsafeBytes { t in
+                                        try payload.withUnsafeBytes { p in _ = try topic.append(key: k, topic: t, payload: p) }
+                                    }
+                                }
+                            }
+                            try topic.flush()
+                            let visible = topic.endOffset(partition: 0) + topic.endOffset(partition: 1)
+                            visibleAfterFlush.withLock { $0.append(visible) }
+                        }
+                        done.resume()
+                    } catch {
+                        done.resume(throwing: error)
+                    }
+                }
+                thread.start()
+            }
+            #expect(visibleAfterFlush.withLock { $0 } == (1...20).map { Int64($0 * 50) })
+            try topic.close()
+        }
+    }
+
+    /// A consumer follows a producer across segment rolls, waiting for records, and sees every
+    /// record exactly once, in order.
+    @Test(arguments: [FsyncPolicy.none, .every, .interval(milliseconds: 1)])
+    func aTailingReaderSeesEveryRecordOnce(policy: FsyncPolicy) async throws {
+        try await withTemporaryDirectory { dir in
+            let config = TopicConfig(partitions: 1, segmentBytes: 8192, indexIntervalBytes: 512, fsync: policy)
+            let topic = try LogTopic.open(directory: dir + "/t", config: config, logger: LogCapture().logger)
+            let total = 3_000
+            async let consumed: [Int64] = {
+                let reader = topic.reader(partition: 0)
+                var seen: [Int64] = []
+                while seen.count < total {
+                    try await topic.waitForRecords(partition: 0, from: reader.nextOffset)
+                    seen += try collectOffsets(reader, max: 137)
+                }
+                return seen
+            }()
+            for start in stride(from: 0, to: total, by: 100) {
+                try await topic.appendDurably(makeBatch(start..<(start + 100), key: { _ in "k" }))
+            }
+            let offsets = try await consumed
+            #expect(offsets == Array(0..<Int64(total)))
+            #expect(topic.info(partition: 0).segments > 10)
+            try topic.close()
+        }
+    }
+
+    @Test func withTopicClosesEvenWhenTheBodyThrows() async throws {
+        try await withTemporaryDirectory { dir in
+            struct Boom: Error {}
+            await #expect(throws: Boom.self) {
+                try await LogTopic.withTopic(directory: dir + "/t", config: TopicConfig(), logger: LogCapture().logger) { topic in
+                    try topic.append(makeBatch(0..<3))
+                    throw Boom()
+                }
+            }
+            // Closed: the lock is free again and the appended records were written.
+            let count = try await LogTopic.withTopic(directory: dir + "/t", config: TopicConfig(), logger: LogCapture().logger) { topic in
+                topic.endOffset(partition: 0)
+            }
+            #expect(count == 3)
         }
     }
 

@@ -127,6 +127,27 @@ struct RecordFrameTests {
         #expect(Array(frame[4..<8]) == [UInt8(crc & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 24)])
     }
 
+    /// The worked example of docs/log-format.md, byte for byte.
+    @Test func documentedExampleFrame() {
+        let key = Array("dev-1".utf8), topic = Array("s/dev-1".utf8), payload = Array(#"{"t":21.5}"#.utf8)
+        var frame = [UInt8](repeating: 0, count: 66)
+        frame.withUnsafeMutableBytes { out in
+            key.withUnsafeBytes { k in
+                topic.withUnsafeBytes { t in
+                    payload.withUnsafeBytes { p in
+                        RecordFrame.encode(
+                            into: out.baseAddress!, offset: 7, eventTime: 1_700_000_000_000, appendTime: 1_700_000_000_123,
+                            attributes: 0, key: k, topic: t, payload: p
+                        )
+                        RecordFrame.seal(out.baseAddress!, frameBytes: 66)
+                    }
+                }
+            }
+        }
+        let hex = frame.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        #expect(hex == "3e00000071f33ec007000000000000000068e5cf8b0100007b68e5cf8b01000001000000050007000a0000006465762d31732f6465762d317b2274223a32312e357d")
+    }
+
     @Test func everyFlippedByteIsDetected() {
         let frame = encode(key: "dev-1", topic: "t", payload: "hello")
         for i in 0..<frame.count {

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Logging
-import Synchronization
 import Testing
 @testable import PSPFLog
 
@@ -28,8 +27,8 @@ func removeTree(_ path: String) {
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
-    private let now: Mutex<Int64>
-    init(_ start: Int64 = 1_700_000_000_000) { now = Mutex(start) }
+    private let now: LockedValue<Int64>
+    init(_ start: Int64 = 1_700_000_000_000) { now = LockedValue(start) }
     var time: Int64 { now.withLock { $0 } }
     func set(_ value: Int64) { now.withLock { $0 = value } }
     func advance(by ms: Int64) { now.withLock { $0 += ms } }
@@ -39,7 +38,7 @@ final class ManualClock: Sendable {
 /// Collects log messages so tests can check that problems are reported.
 final class LogCapture: Sendable {
     struct Entry: Sendable { var level: Logger.Level; var message: String; var metadata: String }
-    private let entries = Mutex<[Entry]>([])
+    private let entries = LockedValue<[Entry]>([])
 
     var all: [Entry] { entries.withLock { $0 } }
     var warnings: [Entry] { all.filter { $0.level >= .warning } }
@@ -81,6 +80,13 @@ func collect(_ reader: PartitionReader, from offset: Int64) throws -> [OwnedLogR
     var records: [OwnedLogRecord] = []
     try reader.read(from: offset) { records.append($0.owned()) }
     return records
+}
+
+/// Offsets of up to `max` records read from the reader's position.
+func collectOffsets(_ reader: PartitionReader, max: Int) throws -> [Int64] {
+    var offsets: [Int64] = []
+    try reader.read(maxRecords: max) { offsets.append($0.offset) }
+    return offsets
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

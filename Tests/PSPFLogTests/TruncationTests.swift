@@ -9,7 +9,7 @@ struct TruncationTests {
         return batch
     }
 
-    @Test(arguments: [Int64(0), 1, 30, 54, 55, 56, 150, 199])
+    @Test(arguments: [Int64(0), 1, 30, 84, 85, 86, 150, 170, 199])
     func truncateRemovesTheTailDurably(to offset: Int64) async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/t"
