@@ -153,7 +153,9 @@ func configuration(
     configuration.cleanSession = cleanSession
     configuration.reconnect = MQTTReconnectPolicy(
         initialDelay: .milliseconds(50), maximumDelay: .milliseconds(500), jitter: 0.5,
-        connectTimeout: .seconds(10), stableConnectionThreshold: .seconds(1))
+        // Generous: on 2 cores a busy cooperative pool can delay the fake broker's accept
+        // thread (started from a child task); the timeout only exists to fail a stuck test.
+        connectTimeout: .seconds(60), stableConnectionThreshold: .seconds(1))
     return configuration
 }
 
