@@ -349,7 +349,7 @@ final class NetworkLoop {
     private func announceConnected() {
         core.connectionChanged(connected: true)
         if !verbose { setLogCallback(enabled: false) }
-        logger.info("MQTT connected to \(endpoint) (session present: \(attempt.sessionPresent))")
+        logger.debug("MQTT connected to \(endpoint) (session present: \(attempt.sessionPresent))")
         for filter in pendingUnsubscribes { sendUnsubscribe(filter) }
         for subscription in registry { sendSubscribe(subscription, restoring: true) }
         if let status = configuration.status {
