@@ -103,13 +103,18 @@ public final class SerializedDatabase: Sendable {
         if thread.isCurrent { return try body(liveConnection()) }
         return try withoutActuallyEscaping(body) { body in
             // The caller is blocked until the job finishes, so `body` and its result are never used
-            // from two threads at once (as with `DispatchQueue.sync`).
-            let job = UncheckedSendable(body)
+            // from two threads at once (as with `DispatchQueue.sync`). The slot drops `body` before
+            // the caller is woken: `withoutActuallyEscaping` traps if anything still holds it then.
+            let slot = SyncJobSlot(body)
             let outcome = BlockingResult<UncheckedSendable<T>>()
             let accepted = thread.submit { [self] in
-                outcome.finish(Result { UncheckedSendable(try job.value(try liveConnection())) })
+                let result = slot.run { try liveConnection() }
+                outcome.finish(result)
             }
-            guard accepted else { throw closedError }
+            guard accepted else {
+                slot.discard()
+                throw closedError
+            }
             return try outcome.wait().get().value
         }
     }
@@ -134,6 +139,25 @@ public final class SerializedDatabase: Sendable {
     private var closedError: SQLiteError {
         SQLiteError(code: .misuse, message: "database \(path) is closed")
     }
+}
+
+/// Holds a `sync` body for its one run on the database thread.
+///
+/// `@unchecked Sendable`: `body` is set on the caller's thread before the job is submitted and taken
+/// once on the database thread; the submit/run hand-off orders the two.
+private final class SyncJobSlot<T>: @unchecked Sendable {
+    private var body: ((SQLiteConnection) throws -> T)?
+
+    init(_ body: @escaping (SQLiteConnection) throws -> T) { self.body = body }
+
+    /// Runs the body once and forgets it before returning.
+    func run(_ connection: () throws -> SQLiteConnection) -> Result<UncheckedSendable<T>, any Error> {
+        guard let body else { return .failure(SQLiteError(code: .misuse, message: "sync job ran twice")) }
+        self.body = nil
+        return Result { UncheckedSendable(try body(try connection())) }
+    }
+
+    func discard() { body = nil }
 }
 
 /// Carries a value across a thread hand-off that the compiler cannot prove safe; see the call sites.
