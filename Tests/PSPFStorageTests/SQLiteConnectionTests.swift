@@ -265,6 +265,21 @@ struct SQLiteConnectionTests {
         }
     }
 
+    @Test func manualWALCheckpointing() throws {
+        try withTemporaryDirectory { dir in
+            var configuration = SQLiteConnection.Configuration()
+            configuration.walAutoCheckpointPages = 0
+            let connection = try SQLiteConnection(path: "\(dir)/db.sqlite", configuration: configuration)
+            try connection.execute("CREATE TABLE t (x BLOB)")
+            for _ in 0..<20 { try connection.execute("INSERT INTO t VALUES (zeroblob(8000))") }
+            #expect(connection.walFrameCount > 40)
+            let (log, done) = try connection.checkpointWAL()
+            #expect(log == done)
+            #expect(connection.walFrameCount == 0)
+            try connection.close()
+        }
+    }
+
     @Test func libraryIsTheSystemSQLite() {
         #expect(SQLiteConnection.libraryVersion.hasPrefix("3."))
     }

@@ -92,6 +92,16 @@ public final class SerializedDatabase: Sendable {
         }
     }
 
+    /// Queues `body` on the database thread without waiting for it (fire and forget): for
+    /// housekeeping such as a WAL checkpoint right after a commit, off the committer's latency.
+    /// Jobs submitted later run after it. Returns false, without running `body`, once closed.
+    @discardableResult
+    public func schedule(_ body: @escaping @Sendable (SQLiteConnection) -> Void) -> Bool {
+        thread.submit { [self] in
+            if let connection { body(connection) }
+        }
+    }
+
     // MARK: Blocking
 
     /// Runs `body` on the database thread and blocks the calling thread until it is done.

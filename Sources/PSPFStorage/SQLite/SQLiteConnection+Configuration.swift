@@ -43,7 +43,10 @@ extension SQLiteConnection {
         public var busyTimeout: Duration? = .seconds(5)
         /// Page cache size in KiB (`PRAGMA cache_size = -N`); nil keeps SQLite's default (2000 KiB).
         public var cacheSizeKiB: Int? = nil
-        /// `PRAGMA wal_autocheckpoint` in pages; nil keeps SQLite's default (1000 pages).
+        /// `PRAGMA wal_autocheckpoint` in pages: the `COMMIT` that leaves the WAL at least this long
+        /// also copies it into the database file (a second write and fsync inside that `COMMIT`).
+        /// nil keeps SQLite's default (1000 pages). 0 turns it off: the owner then calls
+        /// ``SQLiteConnection/checkpointWAL(_:)`` itself, guided by ``SQLiteConnection/walFrameCount``.
         public var walAutoCheckpointPages: Int? = nil
         /// `SQLITE_DBCONFIG_DEFENSIVE`: forbid SQL that can corrupt the file on purpose.
         public var defensive: Bool = true
@@ -78,7 +81,13 @@ extension SQLiteConnection {
             try execute("PRAGMA cache_size = -\(max(cache, 0))")
         }
         if let pages = configuration.walAutoCheckpointPages {
-            try execute("PRAGMA wal_autocheckpoint = \(pages)")
+            if pages > 0 {
+                try execute("PRAGMA wal_autocheckpoint = \(pages)")
+            } else {
+                // Replaces SQLite's own hook (that is how autocheckpoint works), so nothing
+                // checkpoints inside COMMIT any more; the hook only records the WAL length.
+                installWALHook()
+            }
         }
     }
 

@@ -23,6 +23,11 @@ public final class SQLiteConnection {
 
     private var handle: OpaquePointer?
     private var statementCache: [String: SQLiteStatement] = [:]
+    private var hasWALHook = false
+
+    /// Frames in the write-ahead log after this connection's last commit. Only tracked when
+    /// ``Configuration/walAutoCheckpointPages`` is 0; reset by ``checkpointWAL(_:)``.
+    public private(set) var walFrameCount = 0
 
     /// Opens (and, with `.create`, creates) the database at `path` and applies `configuration`.
     ///
@@ -51,6 +56,8 @@ public final class SQLiteConnection {
     }
 
     deinit {
+        // The WAL hook's context is this object: unhook before a deferred (zombie) close.
+        if let handle, hasWALHook { sqlite3_wal_hook(handle, nil, nil) }
         for statement in statementCache.values { statement.finalize() }
         // close_v2 never fails for open statements: it defers the close until they are finalized.
         if let handle { sqlite3_close_v2(handle) }
@@ -188,6 +195,46 @@ public final class SQLiteConnection {
     }
 
     private static func isSpace(_ c: CChar) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
+
+    // MARK: WAL
+
+    /// How far ``checkpointWAL(_:)`` goes (`sqlite3_wal_checkpoint_v2` modes).
+    public enum CheckpointMode: Int32, Sendable, Hashable {
+        /// Copies what it can without waiting for readers or writers.
+        case passive = 0
+        /// Waits for writers, then copies everything.
+        case full = 1
+        /// Like full, then makes the next writer start the WAL from its beginning.
+        case restart = 2
+        /// Like restart, and truncates the WAL file to zero bytes.
+        case truncate = 3
+    }
+
+    /// Copies committed pages from the write-ahead log into the database file (and fsyncs it).
+    /// Returns the frames in the log and how many of them are now checkpointed.
+    @discardableResult
+    public func checkpointWAL(_ mode: CheckpointMode = .passive) throws -> (logFrames: Int, checkpointedFrames: Int) {
+        let db = try live()
+        var log: Int32 = 0
+        var done: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(db, nil, mode.rawValue, &log, &done)
+        guard code == SQLITE_OK else {
+            throw SQLiteError(code: code, db: db, sql: "PRAGMA wal_checkpoint(\(mode))")
+        }
+        if log >= 0 && done >= log { walFrameCount = 0 }
+        return (Int(log), Int(done))
+    }
+
+    func installWALHook() {
+        guard let db = handle else { return }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        sqlite3_wal_hook(db, { context, _, _, frames in
+            // Runs inside sqlite3_step(COMMIT) on the connection's own thread.
+            Unmanaged<SQLiteConnection>.fromOpaque(context!).takeUnretainedValue().walFrameCount = Int(frames)
+            return SQLITE_OK
+        }, context)
+        hasWALHook = true
+    }
 
     /// The raw handle, for the extensions in this module.
     var rawHandle: OpaquePointer? { handle }
