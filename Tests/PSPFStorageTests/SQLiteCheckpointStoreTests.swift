@@ -102,6 +102,43 @@ struct SQLiteCheckpointStoreTests {
         }
     }
 
+    @Test(arguments: [1, 1_000_000])
+    func theWALIsCheckpointedBehindTheCommit(thresholdPages: Int) throws {
+        try withTemporaryDirectory { dir in
+            var configuration = SQLiteCheckpointStore.Configuration()
+            configuration.deferredWALCheckpointPages = thresholdPages
+            let store = try SQLiteCheckpointStore(path: "\(dir)/state.db", configuration: configuration)
+            defer { try? store.close() }
+            _ = try store.commit(CheckpointDelta(stateUpserts: Self.entries(2000)))
+            // This job runs after the checkpoint job the commit queued.
+            let frames = try store.database.sync { $0.walFrameCount }
+            if thresholdPages == 1 {
+                #expect(frames == 0)
+            } else {
+                #expect(frames > 10)
+            }
+            let autocheckpoint = try store.database.sync { try $0.scalar("PRAGMA wal_autocheckpoint") }
+            #expect(autocheckpoint == .integer(0), "nothing checkpoints inside COMMIT")
+        }
+    }
+
+    @Test func theStateRowsViewShowsNamesForPeopleWithSQLite3() throws {
+        try withTemporaryDirectory { dir in
+            let store = try SQLiteCheckpointStore(path: "\(dir)/state.db")
+            defer { try? store.close() }
+            _ = try store.commit(CheckpointDelta(stateUpserts: [
+                StateEntry(pipeline: "p", partition: 3, operatorID: "op", key: [1], namespace: [2], value: [3]),
+            ]))
+            let row = try store.database.sync { connection -> [SQLiteValue] in
+                let statement = try connection.prepare("SELECT * FROM state_rows")
+                defer { statement.finalize() }
+                _ = try statement.step()
+                return (0..<statement.columnCount).map { statement.value(at: $0) }
+            }
+            #expect(row == [.text("p"), .integer(3), .text("op"), .blob([1]), .blob([2]), .blob([3])])
+        }
+    }
+
     // MARK: Versions and corruption
 
     @Test func refusesANewerSchemaVersion() throws {

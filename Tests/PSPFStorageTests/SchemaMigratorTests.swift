@@ -102,6 +102,6 @@ struct SchemaMigratorTests {
         let statement = try connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         var tables: [String] = []
         while try statement.step() { tables.append(statement.text(at: 0) ?? "") }
-        #expect(tables == ["checkpoint", "dedup", "input_offset", "output_log_end", "sink_offset", "state"])
+        #expect(tables == ["checkpoint", "dedup", "input_offset", "output_log_end", "sink_offset", "state", "state_slot"])
     }
 }

@@ -37,6 +37,12 @@ public final class SQLiteCheckpointStore: CheckpointStore {
             return configuration
         }()
         public var integrityCheck: IntegrityCheck = .quick
+        /// When the WAL holds at least this many pages after a commit, a passive WAL checkpoint
+        /// (copy into the database file + fsync) is queued on the database thread right after the
+        /// commit returns, instead of running inside `COMMIT` as SQLite's autocheckpoint would. This
+        /// keeps the second write and fsync out of the checkpoint latency; the next commit only waits
+        /// for it if it arrives while it runs. nil leaves checkpointing to the connection settings.
+        public var deferredWALCheckpointPages: Int? = 1000
         public var options = CheckpointStoreOptions()
         /// Name of the database thread.
         public var threadName = "pspf-state-db"
@@ -49,6 +55,7 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     public let path: String
     private let options: CheckpointStoreOptions
     private let logger: Logger
+    private let deferredWALCheckpointPages: Int?
 
     /// Opens (creating if missing) the state database at `path`, checks and migrates it.
     ///
@@ -60,10 +67,11 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         self.path = path
         self.options = configuration.options
         self.logger = logger
+        self.deferredWALCheckpointPages = configuration.deferredWALCheckpointPages
+        var connection = configuration.connection
+        if configuration.deferredWALCheckpointPages != nil { connection.walAutoCheckpointPages = 0 }
         do {
-            database = try SerializedDatabase(
-                path: path, configuration: configuration.connection, threadName: configuration.threadName
-            )
+            database = try SerializedDatabase(path: path, configuration: connection, threadName: configuration.threadName)
         } catch let error as SQLiteError where Self.isCorruption(error) {
             throw StorageError.corrupt(path: path, detail: error.message, cause: error)
         }
@@ -99,7 +107,9 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     public func commit(_ delta: CheckpointDelta) throws -> CheckpointInfo {
         try delta.validate()
         let options = options
-        return try database.sync { try Self.apply(delta, to: $0, options: options) }
+        let info = try database.sync { try Self.apply(delta, to: $0, options: options) }
+        scheduleWALCheckpoint()
+        return info
     }
 
     @discardableResult
@@ -107,7 +117,9 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     public func commit(_ delta: CheckpointDelta) async throws -> CheckpointInfo {
         try delta.validate()
         let options = options
-        return try await database.perform { try Self.apply(delta, to: $0, options: options) }
+        let info = try await database.perform { try Self.apply(delta, to: $0, options: options) }
+        scheduleWALCheckpoint()
+        return info
     }
 
     public func loadLatest() throws -> RecoveredState {
@@ -129,17 +141,35 @@ public final class SQLiteCheckpointStore: CheckpointStore {
             try statement.bind(pipeline, at: 1)
             try statement.bind(partition, at: 2)
             while try statement.step() {
-                try body(StateEntry(key: Self.readStateKey(statement, pipeline: pipeline, partition: partition),
-                                    value: statement.blob(at: 3) ?? []))
+                let key = StateKey(
+                    pipeline: pipeline, partition: partition, operatorID: statement.text(at: 0) ?? "",
+                    key: statement.blob(at: 1) ?? [], namespace: statement.blob(at: 2) ?? []
+                )
+                try body(StateEntry(key: key, value: statement.blob(at: 3) ?? []))
             }
         }
     }
 
-    /// Runs `PRAGMA wal_checkpoint(mode)`: copies committed pages from the WAL into the database
-    /// file. SQLite also does this automatically (see `walAutoCheckpointPages`).
+    /// Copies the WAL into the database file now (see ``SQLiteConnection/checkpointWAL(_:)``).
+    /// With `truncate`, also shrinks the WAL file to zero bytes.
     public func checkpointWAL(truncate: Bool = false) async throws {
         try await database.perform { connection in
-            try connection.execute("PRAGMA wal_checkpoint(\(truncate ? "TRUNCATE" : "PASSIVE"))")
+            _ = try connection.checkpointWAL(truncate ? .truncate : .passive)
+        }
+    }
+
+    /// Queues a passive WAL checkpoint behind the commit when the WAL has grown past the threshold.
+    private func scheduleWALCheckpoint() {
+        guard let threshold = deferredWALCheckpointPages else { return }
+        let logger = logger
+        database.schedule { connection in
+            guard connection.walFrameCount >= threshold else { return }
+            do {
+                try connection.checkpointWAL(.passive)
+            } catch {
+                // Not fatal: the WAL keeps the data; the next attempt copies it.
+                logger.warning("WAL checkpoint of the state database failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -153,16 +183,21 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         let startedAtMs = options.wallClockMs()
         var applied = start
         var info = try connection.withTransaction(.immediate) { () throws -> CheckpointInfo in
+            var slots = SlotResolver(connection)
             if !delta.stateDeletes.isEmpty {
                 let delete = try connection.cachedStatement(SQL.deleteState)
                 for key in delta.stateDeletes {
-                    try bindStateKey(key, to: delete)
+                    guard let slot = try slots.id(pipeline: key.pipeline, partition: key.partition,
+                                                  operatorID: key.operatorID, create: false) else { continue }
+                    try delete.bind(slot, at: 1)
+                    try delete.bind(key.key, at: 2)
+                    try delete.bind(key.namespace, at: 3)
                     try delete.step()
                     try delete.reset()
                 }
             }
             if !delta.stateUpserts.isEmpty {
-                try upsertState(delta.stateUpserts, connection)
+                try upsertState(delta.stateUpserts, connection, &slots)
             }
             if !delta.inputOffsets.isEmpty {
                 let upsert = try connection.cachedStatement(SQL.upsertInputOffset)
@@ -248,49 +283,26 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         return info
     }
 
-    /// The hot loop of a checkpoint: one cached statement, rebinding only the columns that changed
-    /// (bindings survive `sqlite3_reset`, and consecutive rows usually share pipeline, partition
-    /// and operator).
-    private static func upsertState(_ entries: [StateEntry], _ connection: SQLiteConnection) throws {
+    /// The hot loop of a checkpoint: one cached statement, and the slot id is looked up only when
+    /// (pipeline, partition, operator) changes from the previous row.
+    private static func upsertState(
+        _ entries: [StateEntry], _ connection: SQLiteConnection, _ slots: inout SlotResolver
+    ) throws {
         let upsert = try connection.cachedStatement(SQL.upsertState)
-        var pipeline: String?
-        var partition: Int?
-        var operatorID: String?
+        var currentSlot: Int64 = -1
         for entry in entries {
             let key = entry.key
-            if key.pipeline != pipeline {
-                try upsert.bind(key.pipeline, at: 1)
-                pipeline = key.pipeline
+            let slot = try slots.id(pipeline: key.pipeline, partition: key.partition, operatorID: key.operatorID, create: true)!
+            if slot != currentSlot {
+                try upsert.bind(slot, at: 1)  // bindings survive reset
+                currentSlot = slot
             }
-            if key.partition != partition {
-                try upsert.bind(key.partition, at: 2)
-                partition = key.partition
-            }
-            if key.operatorID != operatorID {
-                try upsert.bind(key.operatorID, at: 3)
-                operatorID = key.operatorID
-            }
-            try upsert.bind(key.key, at: 4)
-            try upsert.bind(key.namespace, at: 5)
-            try upsert.bind(entry.value, at: 6)
+            try upsert.bind(key.key, at: 2)
+            try upsert.bind(key.namespace, at: 3)
+            try upsert.bind(entry.value, at: 4)
             try upsert.step()
             try upsert.reset()
         }
-    }
-
-    private static func bindStateKey(_ key: StateKey, to statement: SQLiteStatement) throws {
-        try statement.bind(key.pipeline, at: 1)
-        try statement.bind(key.partition, at: 2)
-        try statement.bind(key.operatorID, at: 3)
-        try statement.bind(key.key, at: 4)
-        try statement.bind(key.namespace, at: 5)
-    }
-
-    private static func readStateKey(_ statement: SQLiteStatement, pipeline: String, partition: Int) -> StateKey {
-        StateKey(
-            pipeline: pipeline, partition: partition, operatorID: statement.text(at: 0) ?? "",
-            key: statement.blob(at: 1) ?? [], namespace: statement.blob(at: 2) ?? []
-        )
     }
 
     private static func load(_ connection: SQLiteConnection) throws -> RecoveredState {
@@ -399,12 +411,13 @@ public final class SQLiteCheckpointStore: CheckpointStore {
 
 /// The store's SQL, in one place.
 private enum SQL {
+    static let selectSlot = "SELECT id FROM state_slot WHERE pipeline = ? AND partition = ? AND operator = ?"
+    static let insertSlot = "INSERT INTO state_slot (pipeline, partition, operator) VALUES (?, ?, ?)"
     static let upsertState = """
-        INSERT INTO state (pipeline, partition, operator, key, namespace, value) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (pipeline, partition, operator, key, namespace) DO UPDATE SET value = excluded.value
+        INSERT INTO state (slot, key, namespace, value) VALUES (?, ?, ?, ?)
+        ON CONFLICT (slot, key, namespace) DO UPDATE SET value = excluded.value
         """
-    static let deleteState =
-        "DELETE FROM state WHERE pipeline = ? AND partition = ? AND operator = ? AND key = ? AND namespace = ?"
+    static let deleteState = "DELETE FROM state WHERE slot = ? AND key = ? AND namespace = ?"
     static let upsertInputOffset = """
         INSERT INTO input_offset (pipeline, topic, partition, next_offset) VALUES (?, ?, ?, ?)
         ON CONFLICT (pipeline, topic, partition) DO UPDATE SET next_offset = excluded.next_offset
@@ -436,16 +449,62 @@ private enum SQL {
         FROM checkpoint ORDER BY id DESC LIMIT 1
         """
     static let selectAllState = """
-        SELECT pipeline, partition, operator, key, namespace, value FROM state
-        ORDER BY pipeline, partition, operator, key, namespace
+        SELECT s.pipeline, s.partition, s.operator, t.key, t.namespace, t.value
+        FROM state_slot AS s JOIN state AS t ON t.slot = s.id
+        ORDER BY s.pipeline, s.partition, s.operator, t.key, t.namespace
         """
     static let selectPartitionState = """
-        SELECT operator, key, namespace, value FROM state WHERE pipeline = ? AND partition = ?
-        ORDER BY operator, key, namespace
+        SELECT s.operator, t.key, t.namespace, t.value
+        FROM state_slot AS s JOIN state AS t ON t.slot = s.id
+        WHERE s.pipeline = ? AND s.partition = ?
+        ORDER BY s.operator, t.key, t.namespace
         """
     static let selectInputOffsets =
         "SELECT pipeline, topic, partition, next_offset FROM input_offset ORDER BY pipeline, topic, partition"
     static let selectOutputLogEnds = "SELECT topic, partition, end_offset FROM output_log_end ORDER BY topic, partition"
     static let selectSinkOffsets = "SELECT sink, delivered_offset, file_position FROM sink_offset ORDER BY sink"
     static let selectDedup = "SELECT source, dedup_key, event_time_ms FROM dedup ORDER BY source, dedup_key"
+}
+
+/// Maps (pipeline, partition, operator) to `state_slot.id` within one transaction. Nothing is
+/// cached across transactions, so a rolled-back slot insert can never leave a stale id behind.
+private struct SlotResolver {
+    private struct Name: Hashable {
+        var pipeline: [UInt8]
+        var partition: Int
+        var operatorID: [UInt8]
+    }
+
+    private let connection: SQLiteConnection
+    private var known: [Name: Int64] = [:]
+    private var last: (pipeline: String, partition: Int, operatorID: String, id: Int64)?
+
+    init(_ connection: SQLiteConnection) { self.connection = connection }
+
+    /// The slot id, inserting the slot when `create` is true; nil if it does not exist and `create` is false.
+    mutating func id(pipeline: String, partition: Int, operatorID: String, create: Bool) throws -> Int64? {
+        if let last, last.partition == partition, last.pipeline.utf8.elementsEqual(pipeline.utf8),
+            last.operatorID.utf8.elementsEqual(operatorID.utf8)
+        {
+            return last.id
+        }
+        let name = Name(pipeline: Array(pipeline.utf8), partition: partition, operatorID: Array(operatorID.utf8))
+        var id = known[name]
+        if id == nil {
+            let select = try connection.cachedStatement(SQL.selectSlot)
+            try select.bind(pipeline, at: 1)
+            try select.bind(partition, at: 2)
+            try select.bind(operatorID, at: 3)
+            if try select.step() { id = select.int64(at: 0) }
+            try select.reset()
+        }
+        if id == nil && create {
+            try connection.execute(SQL.insertSlot, [.text(pipeline), .integer(Int64(partition)), .text(operatorID)])
+            id = connection.lastInsertRowID
+        }
+        guard let id else { return nil }
+        known[name] = id
+        last = (pipeline, partition, operatorID, id)
+        return id
+    }
 }

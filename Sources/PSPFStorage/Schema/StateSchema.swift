@@ -31,15 +31,28 @@ public enum StateSchema {
             dedup_pruned    INTEGER NOT NULL
         ) STRICT;
 
-        CREATE TABLE state (
+        -- One row per (pipeline, partition, operator): state rows refer to it by a small integer,
+        -- which keeps the prefix out of every state row and every b-tree comparison.
+        CREATE TABLE state_slot (
+            id        INTEGER PRIMARY KEY,
             pipeline  TEXT    NOT NULL,
             partition INTEGER NOT NULL CHECK (partition >= 0),
             operator  TEXT    NOT NULL,
+            UNIQUE (pipeline, partition, operator)
+        ) STRICT;
+
+        CREATE TABLE state (
+            slot      INTEGER NOT NULL REFERENCES state_slot (id),
             key       BLOB    NOT NULL,
             namespace BLOB    NOT NULL,
             value     BLOB    NOT NULL,
-            PRIMARY KEY (pipeline, partition, operator, key, namespace)
+            PRIMARY KEY (slot, key, namespace)
         ) STRICT, WITHOUT ROWID;
+
+        -- The state as (pipeline, partition, operator, key, namespace, value), for people with sqlite3.
+        CREATE VIEW state_rows AS
+            SELECT s.pipeline, s.partition, s.operator, t.key, t.namespace, t.value
+            FROM state_slot AS s JOIN state AS t ON t.slot = s.id;
 
         CREATE TABLE input_offset (
             pipeline    TEXT    NOT NULL,
