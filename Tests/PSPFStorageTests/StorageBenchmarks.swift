@@ -129,8 +129,8 @@ struct StorageBenchmarks {
             let info = try store.commit(delta)
             all.append(Self.ms(clock.now - start))
             allApply.append(Self.ms(info.applyDuration))
-            allCPU.append(try Self.databaseThreadCPU(store) - cpu)
             try waitForIdle()
+            allCPU.append(try Self.databaseThreadCPU(store) - cpu)
             allCommit.append(Self.ms(info.commitDuration ?? .zero))
         }
         lines.append(Self.summary("100k dirty of 100k, whole commit() call", all))
@@ -159,8 +159,8 @@ struct StorageBenchmarks {
             let info = try store.commit(delta)
             some.append(Self.ms(clock.now - start))
             someApply.append(Self.ms(info.applyDuration))
-            someCPU.append(try Self.databaseThreadCPU(store) - cpu)
             try waitForIdle()
+            someCPU.append(try Self.databaseThreadCPU(store) - cpu)
             someCommit.append(Self.ms(info.commitDuration ?? .zero))
         }
         lines.append(Self.summary("10k dirty of 100k, whole commit() call", some))
