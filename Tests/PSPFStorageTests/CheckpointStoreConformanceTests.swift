@@ -55,7 +55,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 private func entry(
     _ pipeline: String = "p", _ partition: Int = 0, _ op: String = "agg", key: String, ns: [UInt8] = [], value: [UInt8]
 ) -> StateEntry {
-    StateEntry(pipeline: pipeline, partition: partition, operatorID: op, key: Array(key.utf8), namespace: ns, value: value)
+    StateEntry(
+        pipeline: pipeline, partition: partition, operatorID: op, key: Array(key.utf8), namespace: ns, value: value)
 }
 
 /// The conformance suite every ``CheckpointStore`` must pass.
@@ -109,17 +110,19 @@ struct CheckpointStoreConformanceTests {
             let b = entry(key: "b", value: [2])
             let c = entry(key: "c", value: [3])
             try store.commit(CheckpointDelta(stateUpserts: [a, b, c]))
-            try store.commit(CheckpointDelta(
-                stateUpserts: [entry(key: "b", value: [20, 20])],
-                stateDeletes: [a.key, entry(key: "never-stored", value: []).key]
-            ))
+            try store.commit(
+                CheckpointDelta(
+                    stateUpserts: [entry(key: "b", value: [20, 20])],
+                    stateDeletes: [a.key, entry(key: "never-stored", value: []).key]
+                ))
             #expect(try store.loadLatest().state == [entry(key: "b", value: [20, 20]), c])
 
             // Within one delta: deletes first, then upserts; later upserts win.
-            try store.commit(CheckpointDelta(
-                stateUpserts: [entry(key: "c", value: [30]), entry(key: "c", value: [31])],
-                stateDeletes: [c.key, b.key]
-            ))
+            try store.commit(
+                CheckpointDelta(
+                    stateUpserts: [entry(key: "c", value: [30]), entry(key: "c", value: [31])],
+                    stateDeletes: [c.key, b.key]
+                ))
             #expect(try store.loadLatest().state == [entry(key: "c", value: [31])])
 
             // A delete must match the namespace too.
@@ -131,26 +134,28 @@ struct CheckpointStoreConformanceTests {
     @Test(arguments: StoreKind.allCases)
     func offsetsEndsAndSinkPositions(kind: StoreKind) throws {
         try kind.withStore { store in
-            try store.commit(CheckpointDelta(
-                inputOffsets: [
-                    InputOffset(pipeline: "p", topic: "sensors", partition: 1, nextOffset: 10),
-                    InputOffset(pipeline: "p", topic: "sensors", partition: 0, nextOffset: 7),
-                    InputOffset(pipeline: "a", topic: "sensors", partition: 0, nextOffset: 0),
-                ],
-                outputLogEnds: [OutputLogEnd(topic: "p-out", partition: 0, endOffset: 3)],
-                sinkOffsets: [
-                    SinkOffset(sink: "mqtt", deliveredOffset: 2),
-                    SinkOffset(sink: "file", deliveredOffset: 1, filePosition: [0, 0, 0, 42]),
-                ]
-            ))
-            try store.commit(CheckpointDelta(
-                inputOffsets: [InputOffset(pipeline: "p", topic: "sensors", partition: 0, nextOffset: 12)],
-                outputLogEnds: [OutputLogEnd(topic: "p-out", partition: 0, endOffset: 9)],
-                sinkOffsets: [
-                    SinkOffset(sink: "file", deliveredOffset: 5, filePosition: []),
-                    SinkOffset(sink: "mqtt", deliveredOffset: 4, filePosition: nil),
-                ]
-            ))
+            try store.commit(
+                CheckpointDelta(
+                    inputOffsets: [
+                        InputOffset(pipeline: "p", topic: "sensors", partition: 1, nextOffset: 10),
+                        InputOffset(pipeline: "p", topic: "sensors", partition: 0, nextOffset: 7),
+                        InputOffset(pipeline: "a", topic: "sensors", partition: 0, nextOffset: 0),
+                    ],
+                    outputLogEnds: [OutputLogEnd(topic: "p-out", partition: 0, endOffset: 3)],
+                    sinkOffsets: [
+                        SinkOffset(sink: "mqtt", deliveredOffset: 2),
+                        SinkOffset(sink: "file", deliveredOffset: 1, filePosition: [0, 0, 0, 42]),
+                    ]
+                ))
+            try store.commit(
+                CheckpointDelta(
+                    inputOffsets: [InputOffset(pipeline: "p", topic: "sensors", partition: 0, nextOffset: 12)],
+                    outputLogEnds: [OutputLogEnd(topic: "p-out", partition: 0, endOffset: 9)],
+                    sinkOffsets: [
+                        SinkOffset(sink: "file", deliveredOffset: 5, filePosition: []),
+                        SinkOffset(sink: "mqtt", deliveredOffset: 4, filePosition: nil),
+                    ]
+                ))
             let recovered = try store.loadLatest()
             #expect(
                 recovered.inputOffsets == [
@@ -175,23 +180,27 @@ struct CheckpointStoreConformanceTests {
     @Test(arguments: StoreKind.allCases)
     func dedupEntriesAreInsertedAndPrunedByHorizon(kind: StoreKind) throws {
         try kind.withStore { store in
-            let first = try store.commit(CheckpointDelta(dedupInserts: [
-                DedupEntry(source: "mqtt", key: [1], eventTimeMs: 100),
-                DedupEntry(source: "mqtt", key: [2], eventTimeMs: 200),
-                DedupEntry(source: "mqtt", key: [3], eventTimeMs: 300),
-                DedupEntry(source: "http", key: [1], eventTimeMs: 100),
-            ]))
+            let first = try store.commit(
+                CheckpointDelta(dedupInserts: [
+                    DedupEntry(source: "mqtt", key: [1], eventTimeMs: 100),
+                    DedupEntry(source: "mqtt", key: [2], eventTimeMs: 200),
+                    DedupEntry(source: "mqtt", key: [3], eventTimeMs: 300),
+                    DedupEntry(source: "http", key: [1], eventTimeMs: 100),
+                ]))
             #expect(first.counts.dedupInserts == 4)
             #expect(first.counts.dedupPruned == 0)
 
             // Re-seeing a key moves its time; the prune only touches its own source, strictly before the horizon.
-            let second = try store.commit(CheckpointDelta(
-                dedupInserts: [
-                    DedupEntry(source: "mqtt", key: [1], eventTimeMs: 250),
-                    DedupEntry(source: "mqtt", key: [0], eventTimeMs: 50),  // already behind the horizon
-                ],
-                dedupPrunes: [DedupPrune(source: "mqtt", horizonMs: 250), DedupPrune(source: "none", horizonMs: 1_000)]
-            ))
+            let second = try store.commit(
+                CheckpointDelta(
+                    dedupInserts: [
+                        DedupEntry(source: "mqtt", key: [1], eventTimeMs: 250),
+                        DedupEntry(source: "mqtt", key: [0], eventTimeMs: 50),  // already behind the horizon
+                    ],
+                    dedupPrunes: [
+                        DedupPrune(source: "mqtt", horizonMs: 250), DedupPrune(source: "none", horizonMs: 1_000),
+                    ]
+                ))
             #expect(second.counts.dedupPruned == 2)  // [0] at 50 and [2] at 200
             #expect(
                 try store.loadLatest().dedupEntries == [
@@ -246,10 +255,11 @@ struct CheckpointStoreConformanceTests {
     @Test(arguments: StoreKind.allCases)
     func anInvalidDeltaChangesNothing(kind: StoreKind) throws {
         try kind.withStore { store in
-            try store.commit(CheckpointDelta(
-                stateUpserts: [entry(key: "a", value: [1])],
-                inputOffsets: [InputOffset(pipeline: "p", topic: "t", partition: 0, nextOffset: 5)]
-            ))
+            try store.commit(
+                CheckpointDelta(
+                    stateUpserts: [entry(key: "a", value: [1])],
+                    inputOffsets: [InputOffset(pipeline: "p", topic: "t", partition: 0, nextOffset: 5)]
+                ))
             let before = try store.loadLatest()
 
             let invalid: [CheckpointDelta] = [
@@ -295,10 +305,11 @@ struct CheckpointStoreConformanceTests {
     @Test(arguments: StoreKind.allCases)
     func asyncOperationsMatchTheSynchronousOnes(kind: StoreKind) async throws {
         try await kind.withStore { store in
-            let info = try await store.commit(CheckpointDelta(
-                stateUpserts: [entry(key: "k", value: [1, 2])],
-                outputLogEnds: [OutputLogEnd(topic: "o", partition: 2, endOffset: 8)]
-            ))
+            let info = try await store.commit(
+                CheckpointDelta(
+                    stateUpserts: [entry(key: "k", value: [1, 2])],
+                    outputLogEnds: [OutputLogEnd(topic: "o", partition: 2, endOffset: 8)]
+                ))
             #expect(info.id == 1)
             let recovered = try await store.loadLatest()
             #expect(recovered.state == [entry(key: "k", value: [1, 2])])
@@ -329,14 +340,16 @@ struct CheckpointStoreConformanceTests {
                     for _ in 0..<Int(generator.next() % 10) { delta.stateDeletes.append(key(&generator)) }
                     for _ in 0..<Int(generator.next() % 4) {
                         delta.inputOffsets.append(
-                            InputOffset(pipeline: "p", topic: "t", partition: Int(generator.next() % 3),
-                                        nextOffset: Int64(generator.next() % 1000))
+                            InputOffset(
+                                pipeline: "p", topic: "t", partition: Int(generator.next() % 3),
+                                nextOffset: Int64(generator.next() % 1000))
                         )
                     }
                     for _ in 0..<Int(generator.next() % 5) {
                         delta.dedupInserts.append(
-                            DedupEntry(source: ["a", "b"][Int(generator.next() % 2)], key: [UInt8(generator.next() % 50)],
-                                       eventTimeMs: Int64(generator.next() % 1000))
+                            DedupEntry(
+                                source: ["a", "b"][Int(generator.next() % 2)], key: [UInt8(generator.next() % 50)],
+                                eventTimeMs: Int64(generator.next() % 1000))
                         )
                     }
                     if generator.next() % 3 == 0 {

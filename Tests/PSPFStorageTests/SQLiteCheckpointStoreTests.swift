@@ -20,11 +20,12 @@ struct SQLiteCheckpointStoreTests {
             let path = "\(dir)/state.db"
             do {
                 let store = try SQLiteCheckpointStore(path: path)
-                _ = try store.commit(CheckpointDelta(
-                    stateUpserts: Self.entries(3),
-                    inputOffsets: [InputOffset(pipeline: "p", topic: "sensors", partition: 0, nextOffset: 10)],
-                    sinkOffsets: [SinkOffset(sink: "file", deliveredOffset: 4, filePosition: [9, 9])]
-                ))
+                _ = try store.commit(
+                    CheckpointDelta(
+                        stateUpserts: Self.entries(3),
+                        inputOffsets: [InputOffset(pipeline: "p", topic: "sensors", partition: 0, nextOffset: 10)],
+                        sinkOffsets: [SinkOffset(sink: "file", deliveredOffset: 4, filePosition: [9, 9])]
+                    ))
                 try store.close()
             }
             let store = try SQLiteCheckpointStore(path: path)
@@ -57,7 +58,8 @@ struct SQLiteCheckpointStoreTests {
             // A trigger fails the sink offset insert, which runs after the state rows, offsets and ends
             // of the delta were already written inside the transaction.
             try store.database.sync { connection in
-                try connection.execute("""
+                try connection.execute(
+                    """
                     CREATE TEMP TRIGGER fail_sink BEFORE INSERT ON main.sink_offset WHEN NEW.sink = 'boom'
                     BEGIN SELECT RAISE(ABORT, 'injected failure'); END
                     """)
@@ -93,7 +95,9 @@ struct SQLiteCheckpointStoreTests {
             let delta = CheckpointDelta(stateUpserts: Self.entries(1000))
             let info = try await store.commit(delta)
             #expect(info.bytesWritten == delta.payloadBytes)
-            #expect(info.bytesWritten == Int64(1000 * (64 + 3)) + Int64(Self.entries(1000).reduce(0) { $0 + $1.key.key.count }))
+            #expect(
+                info.bytesWritten == Int64(1000 * (64 + 3))
+                    + Int64(Self.entries(1000).reduce(0) { $0 + $1.key.key.count }))
             #expect(info.commitDuration != nil)
             #expect(info.applyDuration >= .zero)
             let stored = try await store.loadLatest().checkpoint
@@ -126,9 +130,10 @@ struct SQLiteCheckpointStoreTests {
         try withTemporaryDirectory { dir in
             let store = try SQLiteCheckpointStore(path: "\(dir)/state.db")
             defer { try? store.close() }
-            _ = try store.commit(CheckpointDelta(stateUpserts: [
-                StateEntry(pipeline: "p", partition: 3, operatorID: "op", key: [1], namespace: [2], value: [3]),
-            ]))
+            _ = try store.commit(
+                CheckpointDelta(stateUpserts: [
+                    StateEntry(pipeline: "p", partition: 3, operatorID: "op", key: [1], namespace: [2], value: [3])
+                ]))
             let row = try store.database.sync { connection -> [SQLiteValue] in
                 let statement = try connection.prepare("SELECT * FROM state_rows")
                 defer { statement.finalize() }

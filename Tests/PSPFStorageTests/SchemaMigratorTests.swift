@@ -14,7 +14,8 @@ struct SchemaMigratorTests {
                 try connection.execute("ALTER TABLE a ADD COLUMN z INTEGER NOT NULL DEFAULT 7")
             },
         ]
-        return SchemaMigrator(label: "test database", applicationID: applicationID, migrations: Array(all.prefix(version)))
+        return SchemaMigrator(
+            label: "test database", applicationID: applicationID, migrations: Array(all.prefix(version)))
     }
 
     @Test func migratesForwardFromVersionZero() throws {
@@ -74,7 +75,9 @@ struct SchemaMigratorTests {
     @Test func aFailingMigrationLeavesTheOldVersion() throws {
         let connection = try SQLiteConnection(path: ":memory:")
         try Self.migrator(upTo: 1).migrate(connection)
-        let error = expectStorageError(.migrationFailed) { try Self.migrator(upTo: 3, failingAt: 3).migrate(connection) }
+        let error = expectStorageError(.migrationFailed) {
+            try Self.migrator(upTo: 3, failingAt: 3).migrate(connection)
+        }
         #expect(error?.message.contains("version 3 (add a.z)") == true)
         #expect(error?.cause is SQLiteError)
         // All-or-nothing: version 2's table was rolled back with the failed step.
@@ -102,6 +105,7 @@ struct SchemaMigratorTests {
         let statement = try connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         var tables: [String] = []
         while try statement.step() { tables.append(statement.text(at: 0) ?? "") }
-        #expect(tables == ["checkpoint", "dedup", "input_offset", "output_log_end", "sink_offset", "state", "state_slot"])
+        #expect(
+            tables == ["checkpoint", "dedup", "input_offset", "output_log_end", "sink_offset", "state", "state_slot"])
     }
 }

@@ -87,7 +87,9 @@ struct SerializedDatabaseTests {
         try await withTemporaryDirectory { dir in
             let database = try SerializedDatabase(path: "\(dir)/db.sqlite")
             defer { try? database.close() }
-            try await database.write { try $0.execute("CREATE TABLE counter (n INTEGER); INSERT INTO counter VALUES (0)") }
+            try await database.write {
+                try $0.execute("CREATE TABLE counter (n INTEGER); INSERT INTO counter VALUES (0)")
+            }
             // Read-modify-write without SQL atomicity: correct only if jobs never interleave.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<200 {

@@ -79,7 +79,8 @@ struct StorageBenchmarks {
         if let only = ProcessInfo.processInfo.environment["PSPF_STORAGE_BENCH_VARIANT"], !variant.name.contains(only) {
             return
         }
-        let base = ProcessInfo.processInfo.environment["PSPF_STORAGE_BENCH_DIR"]
+        let base =
+            ProcessInfo.processInfo.environment["PSPF_STORAGE_BENCH_DIR"]
             ?? FileManager.default.temporaryDirectory.path
         let dir = "\(base)/pspf-storage-bench-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -94,16 +95,20 @@ struct StorageBenchmarks {
         let store = try SQLiteCheckpointStore(path: path, configuration: configuration)
         let keys = (0..<Self.activeKeys).map(Self.key)
         let clock = ContinuousClock()
-        let loadBefore = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
+        let loadBefore =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
         var lines = ["## \(variant.name)"]
 
         // The first checkpoint inserts every key.
-        let initial = CheckpointDelta(stateUpserts: keys.enumerated().map { StateEntry(key: $1, value: Self.value(0, $0)) })
+        let initial = CheckpointDelta(
+            stateUpserts: keys.enumerated().map { StateEntry(key: $1, value: Self.value(0, $0)) })
         var start = clock.now
         let first = try store.commit(initial)
-        lines.append(String(format: "initial insert of %d keys: %.1f ms (apply %.1f, commit %.1f), %d payload bytes",
-                            keys.count, Self.ms(clock.now - start), Self.ms(first.applyDuration),
-                            Self.ms(first.commitDuration ?? .zero), first.bytesWritten))
+        lines.append(
+            String(
+                format: "initial insert of %d keys: %.1f ms (apply %.1f, commit %.1f), %d payload bytes",
+                keys.count, Self.ms(clock.now - start), Self.ms(first.applyDuration),
+                Self.ms(first.commitDuration ?? .zero), first.bytesWritten))
 
         // Every key dirty.
         var all: [Double] = []
@@ -121,7 +126,10 @@ struct StorageBenchmarks {
         for round in 1...30 {
             let delta = CheckpointDelta(
                 stateUpserts: keys.enumerated().map { StateEntry(key: $1, value: Self.value(round, $0)) },
-                inputOffsets: (0..<4).map { InputOffset(pipeline: "temp-stats", topic: "sensors", partition: $0, nextOffset: Int64(round * 1000)) },
+                inputOffsets: (0..<4).map {
+                    InputOffset(
+                        pipeline: "temp-stats", topic: "sensors", partition: $0, nextOffset: Int64(round * 1000))
+                },
                 outputLogEnds: [OutputLogEnd(topic: "temp-stats-out", partition: 0, endOffset: Int64(round * 100))]
             )
             let cpu = try Self.databaseThreadCPU(store)
@@ -151,7 +159,10 @@ struct StorageBenchmarks {
             while indexes.count < 10_000 { indexes.insert(Int.random(in: 0..<keys.count, using: &generator)) }
             let delta = CheckpointDelta(
                 stateUpserts: indexes.map { StateEntry(key: keys[$0], value: Self.value(round, $0)) },
-                inputOffsets: (0..<4).map { InputOffset(pipeline: "temp-stats", topic: "sensors", partition: $0, nextOffset: Int64(round * 1000)) },
+                inputOffsets: (0..<4).map {
+                    InputOffset(
+                        pipeline: "temp-stats", topic: "sensors", partition: $0, nextOffset: Int64(round * 1000))
+                },
                 outputLogEnds: [OutputLogEnd(topic: "temp-stats-out", partition: 0, endOffset: Int64(round * 100))]
             )
             let cpu = try Self.databaseThreadCPU(store)
@@ -172,7 +183,8 @@ struct StorageBenchmarks {
         // Recovery: load everything back.
         start = clock.now
         let recovered = try store.loadLatest()
-        lines.append(String(format: "loadLatest (%d state rows): %.1f ms", recovered.state.count, Self.ms(clock.now - start)))
+        lines.append(
+            String(format: "loadLatest (%d state rows): %.1f ms", recovered.state.count, Self.ms(clock.now - start)))
         try store.close()
 
         // Opening cost, dominated by quick_check, on the file this run produced.
@@ -184,11 +196,16 @@ struct StorageBenchmarks {
             let reopened = try SQLiteCheckpointStore(path: path, configuration: options)
             let elapsed = clock.now - start
             try reopened.close()
-            lines.append(String(format: "open with integrity check %@ (%.1f MiB file): %.1f ms", check.rawValue,
-                                Double(size) / 1_048_576, Self.ms(elapsed)))
+            lines.append(
+                String(
+                    format: "open with integrity check %@ (%.1f MiB file): %.1f ms", check.rawValue,
+                    Double(size) / 1_048_576, Self.ms(elapsed)))
         }
-        let loadAfter = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
-        lines.append("1-minute load average before/after: \(loadBefore)/\(loadAfter) on \(ProcessInfo.processInfo.activeProcessorCount) CPUs")
+        let loadAfter =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
+        lines.append(
+            "1-minute load average before/after: \(loadBefore)/\(loadAfter) on \(ProcessInfo.processInfo.activeProcessorCount) CPUs"
+        )
         print(lines.joined(separator: "\n") + "\n")
     }
 }

@@ -49,7 +49,8 @@ public struct CheckpointDelta: Sendable, Hashable {
             StorageError(code: .invalidDelta, message: "checkpoint delta rejected: \(what); nothing was written")
         }
         for entry in stateUpserts where entry.key.partition < 0 {
-            throw reject("state upsert for pipeline '\(entry.key.pipeline)' has negative partition \(entry.key.partition)")
+            throw reject(
+                "state upsert for pipeline '\(entry.key.pipeline)' has negative partition \(entry.key.partition)")
         }
         for offset in inputOffsets where offset.partition < 0 || offset.nextOffset < 0 {
             throw reject(

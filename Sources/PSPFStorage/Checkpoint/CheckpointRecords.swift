@@ -51,7 +51,8 @@ public struct StateEntry: Hashable, Sendable {
         pipeline: String, partition: Int, operatorID: String, key: [UInt8], namespace: [UInt8] = [], value: [UInt8]
     ) {
         self.init(
-            key: StateKey(pipeline: pipeline, partition: partition, operatorID: operatorID, key: key, namespace: namespace),
+            key: StateKey(
+                pipeline: pipeline, partition: partition, operatorID: operatorID, key: key, namespace: namespace),
             value: value
         )
     }

@@ -40,7 +40,6 @@ public final class InMemoryCheckpointStore: CheckpointStore {
     }
 
     @discardableResult
-
     public func commit(_ delta: CheckpointDelta) throws -> CheckpointInfo {
         try delta.validate()
         let clock = ContinuousClock()
@@ -51,14 +50,17 @@ public final class InMemoryCheckpointStore: CheckpointStore {
             for key in delta.stateDeletes { next.state[key] = nil }
             for entry in delta.stateUpserts { next.state[entry.key] = entry.value }
             for offset in delta.inputOffsets {
-                let key = InputKey(pipeline: Array(offset.pipeline.utf8), topic: Array(offset.topic.utf8), partition: offset.partition)
+                let key = InputKey(
+                    pipeline: Array(offset.pipeline.utf8), topic: Array(offset.topic.utf8), partition: offset.partition)
                 next.inputOffsets[key] = offset.nextOffset
             }
             for end in delta.outputLogEnds {
                 next.outputLogEnds[OutputKey(topic: Array(end.topic.utf8), partition: end.partition)] = end.endOffset
             }
             for sink in delta.sinkOffsets { next.sinkOffsets[Array(sink.sink.utf8)] = sink }
-            for entry in delta.dedupInserts { next.dedup[DedupKey(source: Array(entry.source.utf8), key: entry.key)] = entry.eventTimeMs }
+            for entry in delta.dedupInserts {
+                next.dedup[DedupKey(source: Array(entry.source.utf8), key: entry.key)] = entry.eventTimeMs
+            }
             var pruned = 0
             for prune in delta.dedupPrunes {
                 let source = Array(prune.source.utf8)
@@ -88,7 +90,6 @@ public final class InMemoryCheckpointStore: CheckpointStore {
     }
 
     @discardableResult
-
     public func commit(_ delta: CheckpointDelta) async throws -> CheckpointInfo {
         try commitNow(delta)
     }
@@ -101,7 +102,8 @@ public final class InMemoryCheckpointStore: CheckpointStore {
                 .sorted { StateKey.storageOrder($0.key, $1.key) },
             inputOffsets: contents.inputOffsets.map {
                 InputOffset(
-                    pipeline: String(decoding: $0.key.pipeline, as: UTF8.self), topic: String(decoding: $0.key.topic, as: UTF8.self),
+                    pipeline: String(decoding: $0.key.pipeline, as: UTF8.self),
+                    topic: String(decoding: $0.key.topic, as: UTF8.self),
                     partition: $0.key.partition, nextOffset: $0.value
                 )
             }.sorted {
@@ -111,19 +113,22 @@ public final class InMemoryCheckpointStore: CheckpointStore {
                 return c < 0
             },
             outputLogEnds: contents.outputLogEnds.map {
-                OutputLogEnd(topic: String(decoding: $0.key.topic, as: UTF8.self), partition: $0.key.partition, endOffset: $0.value)
+                OutputLogEnd(
+                    topic: String(decoding: $0.key.topic, as: UTF8.self), partition: $0.key.partition,
+                    endOffset: $0.value)
             }.sorted {
                 let c = String.bytewiseCompare($0.topic, $1.topic)
                 return c != 0 ? c < 0 : $0.partition < $1.partition
             },
             sinkOffsets: contents.sinkOffsets.values.sorted { String.bytewiseCompare($0.sink, $1.sink) < 0 },
             dedupEntries: contents.dedup.map {
-                DedupEntry(source: String(decoding: $0.key.source, as: UTF8.self), key: $0.key.key, eventTimeMs: $0.value)
+                DedupEntry(
+                    source: String(decoding: $0.key.source, as: UTF8.self), key: $0.key.key, eventTimeMs: $0.value)
             }
-                .sorted {
-                    let c = String.bytewiseCompare($0.source, $1.source)
-                    return c != 0 ? c < 0 : bytewiseCompare($0.key, $1.key) < 0
-                }
+            .sorted {
+                let c = String.bytewiseCompare($0.source, $1.source)
+                return c != 0 ? c < 0 : bytewiseCompare($0.key, $1.key) < 0
+            }
         )
     }
 

@@ -33,7 +33,8 @@ public struct RecoveredState: Sendable, Hashable {
     /// The checkpointed next offset, or nil when that input was never checkpointed.
     public func nextOffset(pipeline: String, topic: String, partition: Int) -> Int64? {
         inputOffsets.first {
-            $0.partition == partition && $0.pipeline.utf8.elementsEqual(pipeline.utf8) && $0.topic.utf8.elementsEqual(topic.utf8)
+            $0.partition == partition && $0.pipeline.utf8.elementsEqual(pipeline.utf8)
+                && $0.topic.utf8.elementsEqual(topic.utf8)
         }?.nextOffset
     }
 

@@ -62,7 +62,9 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     /// - Throws: ``StorageError`` with ``StorageError/Code/corruptDatabase``,
     ///   ``StorageError/Code/schemaTooNew``, ``StorageError/Code/foreignDatabase`` or
     ///   ``StorageError/Code/migrationFailed``; ``SQLiteError`` for other failures (e.g. permissions).
-    public init(path: String, configuration: Configuration = .init(), logger: Logger = Logger(label: "pspf.storage")) throws {
+    public init(path: String, configuration: Configuration = .init(), logger: Logger = Logger(label: "pspf.storage"))
+        throws
+    {
         precondition(configuration.options.historyLimit >= 1, "historyLimit must be at least 1")
         self.path = path
         self.options = configuration.options
@@ -71,7 +73,8 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         var connection = configuration.connection
         if configuration.deferredWALCheckpointPages != nil { connection.walAutoCheckpointPages = 0 }
         do {
-            database = try SerializedDatabase(path: path, configuration: connection, threadName: configuration.threadName)
+            database = try SerializedDatabase(
+                path: path, configuration: connection, threadName: configuration.threadName)
         } catch let error as SQLiteError where Self.isCorruption(error) {
             throw StorageError.corrupt(path: path, detail: error.message, cause: error)
         }
@@ -103,7 +106,6 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     // MARK: CheckpointStore
 
     @discardableResult
-
     public func commit(_ delta: CheckpointDelta) throws -> CheckpointInfo {
         try delta.validate()
         let options = options
@@ -113,7 +115,6 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     }
 
     @discardableResult
-
     public func commit(_ delta: CheckpointDelta) async throws -> CheckpointInfo {
         try delta.validate()
         let options = options
@@ -187,8 +188,11 @@ public final class SQLiteCheckpointStore: CheckpointStore {
             if !delta.stateDeletes.isEmpty {
                 let delete = try connection.cachedStatement(SQL.deleteState)
                 for key in delta.stateDeletes {
-                    guard let slot = try slots.id(pipeline: key.pipeline, partition: key.partition,
-                                                  operatorID: key.operatorID, create: false) else { continue }
+                    guard
+                        let slot = try slots.id(
+                            pipeline: key.pipeline, partition: key.partition,
+                            operatorID: key.operatorID, create: false)
+                    else { continue }
                     try delete.bind(slot, at: 1)
                     try delete.bind(key.key, at: 2)
                     try delete.bind(key.namespace, at: 3)
@@ -251,9 +255,10 @@ public final class SQLiteCheckpointStore: CheckpointStore {
                 }
             }
 
-            let id = try connection.scalar(SQL.nextCheckpointID).flatMap { value -> Int64? in
-                if case .integer(let id) = value { return id } else { return nil }
-            } ?? 1
+            let id =
+                try connection.scalar(SQL.nextCheckpointID).flatMap { value -> Int64? in
+                    if case .integer(let id) = value { return id } else { return nil }
+                } ?? 1
             applied = clock.now
             let info = CheckpointInfo(
                 id: id,
@@ -292,7 +297,8 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         var currentSlot: Int64 = -1
         for entry in entries {
             let key = entry.key
-            let slot = try slots.id(pipeline: key.pipeline, partition: key.partition, operatorID: key.operatorID, create: true)!
+            let slot = try slots.id(
+                pipeline: key.pipeline, partition: key.partition, operatorID: key.operatorID, create: true)!
             if slot != currentSlot {
                 try upsert.bind(slot, at: 1)  // bindings survive reset
                 currentSlot = slot
@@ -335,7 +341,8 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         defer { try? ends.reset() }
         while try ends.step() {
             recovered.outputLogEnds.append(
-                OutputLogEnd(topic: ends.text(at: 0) ?? "", partition: Int(ends.int64(at: 1)), endOffset: ends.int64(at: 2))
+                OutputLogEnd(
+                    topic: ends.text(at: 0) ?? "", partition: Int(ends.int64(at: 1)), endOffset: ends.int64(at: 2))
             )
         }
 
@@ -343,7 +350,8 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         defer { try? sinks.reset() }
         while try sinks.step() {
             recovered.sinkOffsets.append(
-                SinkOffset(sink: sinks.text(at: 0) ?? "", deliveredOffset: sinks.int64(at: 1), filePosition: sinks.blob(at: 2))
+                SinkOffset(
+                    sink: sinks.text(at: 0) ?? "", deliveredOffset: sinks.int64(at: 1), filePosition: sinks.blob(at: 2))
             )
         }
 
@@ -351,7 +359,8 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         defer { try? dedup.reset() }
         while try dedup.step() {
             recovered.dedupEntries.append(
-                DedupEntry(source: dedup.text(at: 0) ?? "", key: dedup.blob(at: 1) ?? [], eventTimeMs: dedup.int64(at: 2))
+                DedupEntry(
+                    source: dedup.text(at: 0) ?? "", key: dedup.blob(at: 1) ?? [], eventTimeMs: dedup.int64(at: 2))
             )
         }
         return recovered
@@ -400,7 +409,9 @@ public final class SQLiteCheckpointStore: CheckpointStore {
             let line = statement.text(at: 0) ?? ""
             if line != "ok" { problems.append(line) }
         }
-        logger.debug("checked state database", metadata: ["path": "\(path)", "check": "\(check)", "duration": "\(clock.now - start)"])
+        logger.debug(
+            "checked state database",
+            metadata: ["path": "\(path)", "check": "\(check)", "duration": "\(clock.now - start)"])
         guard problems.isEmpty else {
             throw StorageError.corrupt(
                 path: path, detail: "\(pragma) found: " + problems.prefix(3).joined(separator: "; "), cause: nil

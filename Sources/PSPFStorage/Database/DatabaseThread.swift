@@ -1,11 +1,11 @@
 import CSQLite
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One dedicated OS thread that runs submitted jobs serially, in submission order.
@@ -31,11 +31,11 @@ final class DatabaseThread: @unchecked Sendable {
         let context = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
         #if canImport(Darwin)
-        var created: pthread_t?
-        let code = pthread_create(&created, nil, { DatabaseThread.entry($0) }, context)
-        if let created { thread = created }
+            var created: pthread_t?
+            let code = pthread_create(&created, nil, { DatabaseThread.entry($0) }, context)
+            if let created { thread = created }
         #else
-        let code = pthread_create(&thread, nil, { DatabaseThread.entry($0) }, context)
+            let code = pthread_create(&thread, nil, { DatabaseThread.entry($0) }, context)
         #endif
         precondition(code == 0, "pthread_create failed for \(name): \(code)")
         lock.withLock { threadID = thread }

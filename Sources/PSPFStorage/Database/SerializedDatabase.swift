@@ -58,10 +58,11 @@ public final class SerializedDatabase: Sendable {
         precondition(!thread.isCurrent, "SerializedDatabase.close() called from one of its own jobs would deadlock")
         let closed = BlockingResult<Void>()
         let accepted = thread.submit { [self] in
-            closed.finish(Result {
-                try connection?.close()
-                connection = nil
-            })
+            closed.finish(
+                Result {
+                    try connection?.close()
+                    connection = nil
+                })
         }
         guard accepted else { return }  // already closed
         try closed.wait().get()

@@ -69,7 +69,8 @@ extension SQLiteConnection {
             if result != mode.rawValue && !(inMemory && result == JournalMode.memory.rawValue) {
                 throw SQLiteError(
                     code: .error,
-                    message: "could not set journal_mode=\(mode.rawValue) on \(path) (SQLite kept \(result ?? "nothing"))"
+                    message:
+                        "could not set journal_mode=\(mode.rawValue) on \(path) (SQLite kept \(result ?? "nothing"))"
                 )
             }
         }

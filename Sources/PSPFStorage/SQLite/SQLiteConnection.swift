@@ -228,11 +228,13 @@ public final class SQLiteConnection {
     func installWALHook() {
         guard let db = handle else { return }
         let context = Unmanaged.passUnretained(self).toOpaque()
-        sqlite3_wal_hook(db, { context, _, _, frames in
-            // Runs inside sqlite3_step(COMMIT) on the connection's own thread.
-            Unmanaged<SQLiteConnection>.fromOpaque(context!).takeUnretainedValue().walFrameCount = Int(frames)
-            return SQLITE_OK
-        }, context)
+        sqlite3_wal_hook(
+            db,
+            { context, _, _, frames in
+                // Runs inside sqlite3_step(COMMIT) on the connection's own thread.
+                Unmanaged<SQLiteConnection>.fromOpaque(context!).takeUnretainedValue().walFrameCount = Int(frames)
+                return SQLITE_OK
+            }, context)
         hasWALHook = true
     }
 

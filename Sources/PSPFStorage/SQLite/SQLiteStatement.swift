@@ -69,7 +69,9 @@ public final class SQLiteStatement {
     public func bind(_ value: String, at index: Int) throws {
         let stmt = try live()
         let length = UInt64(value.utf8.count)
-        let code = value.withCString { sqlite3_bind_text64(stmt, Int32(index), $0, length, pspf_sqlite_transient(), UInt8(SQLITE_UTF8)) }
+        let code = value.withCString {
+            sqlite3_bind_text64(stmt, Int32(index), $0, length, pspf_sqlite_transient(), UInt8(SQLITE_UTF8))
+        }
         try check(code)
     }
 
