@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PSPFMQTT", targets: ["PSPFMQTT"]),
         .library(name: "PSPFStorage", targets: ["PSPFStorage"]),
         .library(name: "PSPFConnectors", targets: ["PSPFConnectors"]),
+        .library(name: "PSPFConfig", targets: ["PSPFConfig"]),
         .library(name: "PSPFRuntime", targets: ["PSPFRuntime"]),
         .library(name: "PSPFTesting", targets: ["PSPFTesting"]),
     ],
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -69,6 +71,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "PSPFConfig",
+            dependencies: ["PSPFCore", "PSPFJSON", "PSPFRuntime", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "PSPFRuntime",
             dependencies: [
                 "PSPFCore", "PSPFLog", "PSPFJSON",
@@ -83,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "pspf",
             dependencies: [
-                "PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON", "PSPFMQTT", "PSPFConnectors", "PSPFStorage",
+                "PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON", "PSPFMQTT", "PSPFConnectors", "PSPFStorage", "PSPFConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -101,6 +107,7 @@ let package = Package(
             name: "PSPFConnectorsTests",
             dependencies: ["PSPFConnectors", "PSPFTesting", "PSPFMQTT", "PSPFLog", "PSPFRuntime"]
         ),
+        .testTarget(name: "PSPFConfigTests", dependencies: ["PSPFConfig", "PSPFTesting", "PSPFCore", "PSPFRuntime"]),
         .testTarget(name: "PSPFMQTTTests", dependencies: ["PSPFMQTT", "PSPFTesting"]),
         .testTarget(name: "PSPFLogTests", dependencies: ["PSPFLog", "PSPFTesting"]),
         .testTarget(name: "PSPFRuntimeTests", dependencies: ["PSPFRuntime", "PSPFTesting", "PSPFLog", "PSPFCore"]),

@@ -1,0 +1,1 @@
+// YAML configuration: model, validation with file:line:column errors, expressions, pipeline builder. See docs/configuration.md.
