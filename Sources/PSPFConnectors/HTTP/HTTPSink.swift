@@ -1,0 +1,245 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import PSPFCore
+
+/// Delivers batches of results to an HTTP endpoint: one `POST` of a JSON array per batch, with
+/// an `Idempotency-Key` derived from the results' ids, retried with exponential backoff and
+/// jitter on connection errors, timeouts, 408/425/429 and 5xx (honouring `Retry-After`). A
+/// non-retryable 4xx rejects the batch, which the caller sends to the dead letters with the
+/// status and a body excerpt.
+///
+/// ```swift
+/// let sink = try HTTPSink(configuration: .init(url: "https://ingest.example.com/v1/results"))
+/// switch try await sink.deliver(records) {
+/// case .delivered: advance the delivered offset
+/// case .rejected(let status, let excerpt, _), …: dead-letter the batch
+/// }
+/// ```
+public final class HTTPSink: Sendable {
+    public let configuration: HTTPSinkConfiguration
+    private let client: HTTPClient
+    private let ownsClient: Bool
+    private let sleeper: any Sleeper
+    private let randomUnit: @Sendable () -> Double
+    private let now: @Sendable () -> Int64
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - sleeper: waits between attempts (tests pass one that records and returns at once).
+    ///   - randomUnit: jitter source in 0..<1.
+    ///   - now: epoch milliseconds, for `Retry-After` dates.
+    public init(
+        configuration: HTTPSinkConfiguration, sleeper: any Sleeper = TaskSleeper(),
+        randomUnit: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        now: @escaping @Sendable () -> Int64 = { SystemClock().now().milliseconds },
+        logger: Logger = Logger(label: "pspf.sink.http")
+    ) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        if let tls = configuration.tls {
+            var clientConfiguration = HTTPClient.Configuration()
+            clientConfiguration.tlsConfiguration = try tls.makeTLSConfiguration()
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            ownsClient = true
+        } else {
+            client = HTTPClient.shared
+            ownsClient = false
+        }
+        self.sleeper = sleeper
+        self.randomUnit = randomUnit
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Shuts down the sink's own HTTP client (one is created when TLS options are set).
+    public func shutdown() async throws {
+        if ownsClient { try await client.shutdown() }
+    }
+
+    /// Posts `records` as one batch, retrying as the policy allows. Throws only
+    /// `CancellationError` (the sink is stopping; the batch stays undelivered).
+    public func deliver(_ records: [SinkRecord]) async throws -> HTTPDeliveryResult {
+        let request = makeRequest(records)
+        var attempt = 0
+        while true {
+            try Task.checkCancellation()
+            attempt += 1
+            let retryAfter: Duration?
+            let failure: String
+            do {
+                let response = try await client.execute(request, timeout: .init(configuration.timeout))
+                let status = Int(response.status.code)
+                switch HTTPResponseClass(status: status, retryAfter: response.headers.first(name: "Retry-After"), now: now()) {
+                case .delivered:
+                    _ = try? await response.body.collect(upTo: 64 << 10)
+                    return .delivered(status: status, attempts: attempt)
+                case .rejected:
+                    let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+                    return .rejected(status: status, bodyExcerpt: String(body.prefix(512)), attempts: attempt)
+                case .retry(let after):
+                    _ = try? await response.body.collect(upTo: 64 << 10)
+                    retryAfter = after
+                    failure = "HTTP \(status)"
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                retryAfter = nil
+                failure = String(describing: error)
+            }
+            guard configuration.retry.allowsRetry(afterAttempt: attempt) else {
+                return .exhausted(lastError: failure, attempts: attempt)
+            }
+            let delay = configuration.retry.delay(afterAttempt: attempt, randomUnit: randomUnit(), retryAfter: retryAfter)
+            logger.debug("HTTP delivery attempt \(attempt) failed (\(failure)); retrying in \(delay)")
+            try await sleeper.sleep(for: delay)
+        }
+    }
+
+    func makeRequest(_ records: [SinkRecord]) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: configuration.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Idempotency-Key", value: Self.idempotencyKey(records))
+        for (name, value) in configuration.headers { request.headers.add(name: name, value: value) }
+        if let token = configuration.bearerToken {
+            request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)")
+        }
+        var body = ByteBuffer()
+        body.reserveCapacity(records.reduce(2) { $0 + $1.payload.count + 1 })
+        body.writeInteger(UInt8(ascii: "["))
+        for (index, record) in records.enumerated() {
+            if index > 0 { body.writeInteger(UInt8(ascii: ",")) }
+            body.writeBytes(record.payload)
+        }
+        body.writeInteger(UInt8(ascii: "]"))
+        request.body = .bytes(body)
+        return request
+    }
+
+    /// The same results always give the same key, so a server that saw a batch before a retry
+    /// (or before a restart that re-forms the same batch) can drop the repeat: FNV-1a 64 over the
+    /// ids, with the count and the first and last id for readability.
+    public static func idempotencyKey(_ records: [SinkRecord]) -> String {
+        var hash = FNV1a64()
+        for record in records {
+            hash.combine(record.id.utf8)
+            hash.combine(UInt8(ascii: ","))
+        }
+        let first = records.first?.id ?? ""
+        let last = records.last?.id ?? ""
+        return "\(records.count)-\(first)-\(last)-\(hash.hex)"
+    }
+}
+
+/// One output-log record on its way to a sink.
+public struct SinkRecord: Sendable, Hashable {
+    public var partition: Int
+    public var offset: Int64
+    /// The result's stable id (for de-duplication downstream).
+    public var id: String
+    /// The result as stored in the output log: one JSON object.
+    public var payload: [UInt8]
+
+    public init(partition: Int, offset: Int64, id: String, payload: [UInt8]) {
+        self.partition = partition
+        self.offset = offset
+        self.id = id
+        self.payload = payload
+    }
+}
+
+/// How a batch ended.
+public enum HTTPDeliveryResult: Sendable, Equatable {
+    case delivered(status: Int, attempts: Int)
+    /// A non-retryable status: the batch goes to the dead letters.
+    case rejected(status: Int, bodyExcerpt: String, attempts: Int)
+    /// The retry policy's `maxAttempts` ran out: the batch goes to the dead letters.
+    case exhausted(lastError: String, attempts: Int)
+}
+
+/// Waits between attempts; injectable so tests need not wait.
+public protocol Sleeper: Sendable {
+    func sleep(for duration: Duration) async throws
+}
+
+/// Sleeps with `Task.sleep`, cancellable.
+public struct TaskSleeper: Sleeper {
+    public init() {}
+    public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}
+
+/// Options of an ``HTTPSink``.
+public struct HTTPSinkConfiguration: Sendable, CustomStringConvertible {
+    public var url: String
+    /// Extra headers sent with every request.
+    public var headers: [(String, String)]
+    /// Sent as `Authorization: Bearer …`; never logged or printed.
+    public var bearerToken: String?
+    /// Per-request timeout (connect + response).
+    public var timeout: Duration
+    public var retry: RetryPolicy
+    public var tls: HTTPSinkTLS?
+
+    public init(
+        url: String, headers: [(String, String)] = [], bearerToken: String? = nil, timeout: Duration = .seconds(10),
+        retry: RetryPolicy = RetryPolicy(), tls: HTTPSinkTLS? = nil
+    ) {
+        self.url = url
+        self.headers = headers
+        self.bearerToken = bearerToken
+        self.timeout = timeout
+        self.retry = retry
+        self.tls = tls
+    }
+
+    public func validate() throws {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw HTTPSinkError("url '\(url)' must start with http:// or https://")
+        }
+        guard timeout > .zero else { throw HTTPSinkError("timeout must be positive") }
+        for (name, _) in headers where name.lowercased() == "authorization" && bearerToken != nil {
+            throw HTTPSinkError("set either an Authorization header or a bearer token, not both")
+        }
+    }
+
+    public var description: String {
+        "HTTPSinkConfiguration(url: \(url), headers: \(headers.map(\.0)), bearerToken: \(bearerToken == nil ? "none" : "<redacted>"), timeout: \(timeout), retry: \(retry))"
+    }
+}
+
+/// TLS options for an HTTPS endpoint; verification is on unless turned off.
+public struct HTTPSinkTLS: Sendable, Hashable {
+    public var caFile: String?
+    public var certificateFile: String?
+    public var privateKeyFile: String?
+    public var verifyPeer: Bool
+
+    public init(caFile: String? = nil, certificateFile: String? = nil, privateKeyFile: String? = nil, verifyPeer: Bool = true) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+        self.verifyPeer = verifyPeer
+    }
+
+    func makeTLSConfiguration() throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile { tls.trustRoots = .file(caFile) }
+        if let certificateFile, let privateKeyFile {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) }
+            tls.privateKey = .file(privateKeyFile)
+        } else if (certificateFile == nil) != (privateKeyFile == nil) {
+            throw HTTPSinkError("a client certificate needs both certificate_file and private_key_file")
+        }
+        tls.certificateVerification = verifyPeer ? .fullVerification : .none
+        return tls
+    }
+}
+
+public struct HTTPSinkError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
