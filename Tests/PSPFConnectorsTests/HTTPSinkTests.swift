@@ -32,7 +32,7 @@ final class RecordingSleeper: Sleeper {
     @Test func serviceUnavailableIsRetriedWithBackoffThenDelivered() async throws {
         let server = try await HTTPTestServer.start { _, index in .init(status: index < 3 ? 503 : 200) }
         let sleeper = RecordingSleeper()
-        let result = try await sink(port: server.port, sleeper: sleeper).deliver(records(["a", "b"]))
+        let result = try await sink(port: server.port, sleeper: sleeper).deliverRetrying(records(["a", "b"]))
         #expect(result == .delivered(status: 200, attempts: 4))
         #expect(sleeper.recorded == [.milliseconds(100), .milliseconds(200), .milliseconds(400)])
         let requests = server.requests
@@ -50,7 +50,7 @@ final class RecordingSleeper: Sleeper {
             index == 0 ? .init(status: 429, headers: [("Retry-After", "7")]) : .init(status: 204)
         }
         let sleeper = RecordingSleeper()
-        let result = try await sink(port: server.port, sleeper: sleeper).deliver(records(["x"]))
+        let result = try await sink(port: server.port, sleeper: sleeper).deliverRetrying(records(["x"]))
         #expect(result == .delivered(status: 204, attempts: 2))
         #expect(sleeper.recorded == [.seconds(7)])
         try await server.stop()
@@ -58,7 +58,7 @@ final class RecordingSleeper: Sleeper {
 
     @Test func clientErrorsAreRejectedWithTheStatusAndBody() async throws {
         let server = try await HTTPTestServer.start { _, _ in .init(status: 400, body: "field 'avg_temp' is not allowed") }
-        let result = try await sink(port: server.port).deliver(records(["x"]))
+        let result = try await sink(port: server.port).deliverRetrying(records(["x"]))
         #expect(result == .rejected(status: 400, bodyExcerpt: "field 'avg_temp' is not allowed", attempts: 1))
         #expect(server.requests.count == 1)
         try await server.stop()
@@ -67,7 +67,7 @@ final class RecordingSleeper: Sleeper {
     @Test func attemptsRunOutIntoExhausted() async throws {
         let server = try await HTTPTestServer.start { _, _ in .init(status: 500) }
         let retry = RetryPolicy(initialDelay: .milliseconds(10), jitter: 0, maxAttempts: 3)
-        let result = try await sink(port: server.port, retry: retry).deliver(records(["x"]))
+        let result = try await sink(port: server.port, retry: retry).deliverRetrying(records(["x"]))
         #expect(result == .exhausted(lastError: "HTTP 500", attempts: 3))
         try await server.stop()
     }
@@ -79,7 +79,7 @@ final class RecordingSleeper: Sleeper {
         try await server.stop()
         let retry = RetryPolicy(initialDelay: .milliseconds(10), jitter: 0, maxAttempts: 2)
         // AsyncHTTPClient keeps retrying a refused connect until the request deadline.
-        let result = try await sink(port: port, retry: retry, timeout: .milliseconds(300)).deliver(records(["x"]))
+        let result = try await sink(port: port, retry: retry, timeout: .milliseconds(300)).deliverRetrying(records(["x"]))
         guard case .exhausted(_, let attempts) = result else {
             Issue.record("expected exhausted, got \(result)")
             return
@@ -90,7 +90,7 @@ final class RecordingSleeper: Sleeper {
     @Test func bearerTokenIsSentButNeverPrinted() async throws {
         let server = try await HTTPTestServer.start { _, _ in .init(status: 200) }
         let sink = try sink(port: server.port, token: "s3cr3t-token")
-        _ = try await sink.deliver(records(["x"]))
+        _ = try await sink.deliverRetrying(records(["x"]))
         #expect(server.requests.first?.headers["authorization"] == "Bearer s3cr3t-token")
         #expect(!String(describing: sink.configuration).contains("s3cr3t-token"))
         try await server.stop()

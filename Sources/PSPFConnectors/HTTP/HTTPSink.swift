@@ -13,12 +13,13 @@ import PSPFCore
 ///
 /// ```swift
 /// let sink = try HTTPSink(configuration: .init(url: "https://ingest.example.com/v1/results"))
-/// switch try await sink.deliver(records) {
+/// switch try await sink.deliverRetrying(records) {
 /// case .delivered: advance the delivered offset
 /// case .rejected(let status, let excerpt, _), …: dead-letter the batch
 /// }
 /// ```
-public final class HTTPSink: Sendable {
+public final class HTTPSink: OutputSink {
+    public let name: String
     public let configuration: HTTPSinkConfiguration
     private let client: HTTPClient
     private let ownsClient: Bool
@@ -32,12 +33,13 @@ public final class HTTPSink: Sendable {
     ///   - randomUnit: jitter source in 0..<1.
     ///   - now: epoch milliseconds, for `Retry-After` dates.
     public init(
-        configuration: HTTPSinkConfiguration, sleeper: any Sleeper = TaskSleeper(),
+        name: String = "http", configuration: HTTPSinkConfiguration, sleeper: any Sleeper = TaskSleeper(),
         randomUnit: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         now: @escaping @Sendable () -> Int64 = { SystemClock().now().milliseconds },
         logger: Logger = Logger(label: "pspf.sink.http")
     ) throws {
         try configuration.validate()
+        self.name = name
         self.configuration = configuration
         if let tls = configuration.tls {
             var clientConfiguration = HTTPClient.Configuration()
@@ -54,48 +56,70 @@ public final class HTTPSink: Sendable {
         self.logger = logger
     }
 
+    public var retryPolicy: RetryPolicy { configuration.retry }
+
+    /// One attempt, for a ``SinkForwarder``: a rejection names the status and the body.
+    public func deliver(_ records: [SinkRecord]) async throws -> SinkDeliveryOutcome {
+        switch try await attempt(records) {
+        case .delivered: return .delivered
+        case .retry(let after, let error): return .retry(after: after, error: error)
+        case .rejected(let status, let excerpt):
+            return .rejected(reason: "sink_rejected", message: "HTTP \(status) from \(configuration.url): \(excerpt)")
+        }
+    }
+
     /// Shuts down the sink's own HTTP client (one is created when TLS options are set).
-    public func shutdown() async throws {
+    public func close() async throws {
         if ownsClient { try await client.shutdown() }
     }
 
-    /// Posts `records` as one batch, retrying as the policy allows. Throws only
+    /// Posts `records` as one batch, retrying as the policy allows (standalone use; a
+    /// ``SinkForwarder`` calls ``deliver(_:)`` and retries itself). Throws only
     /// `CancellationError` (the sink is stopping; the batch stays undelivered).
-    public func deliver(_ records: [SinkRecord]) async throws -> HTTPDeliveryResult {
-        let request = makeRequest(records)
-        var attempt = 0
+    public func deliverRetrying(_ records: [SinkRecord]) async throws -> HTTPDeliveryResult {
+        var attempts = 0
         while true {
-            try Task.checkCancellation()
-            attempt += 1
-            let retryAfter: Duration?
-            let failure: String
-            do {
-                let response = try await client.execute(request, timeout: .init(configuration.timeout))
-                let status = Int(response.status.code)
-                switch HTTPResponseClass(status: status, retryAfter: response.headers.first(name: "Retry-After"), now: now()) {
-                case .delivered:
-                    _ = try? await response.body.collect(upTo: 64 << 10)
-                    return .delivered(status: status, attempts: attempt)
-                case .rejected:
-                    let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-                    return .rejected(status: status, bodyExcerpt: String(body.prefix(512)), attempts: attempt)
-                case .retry(let after):
-                    _ = try? await response.body.collect(upTo: 64 << 10)
-                    retryAfter = after
-                    failure = "HTTP \(status)"
+            attempts += 1
+            let attempt = attempts
+            switch try await self.attempt(records) {
+            case .delivered(let status):
+                return .delivered(status: status, attempts: attempt)
+            case .rejected(let status, let excerpt):
+                return .rejected(status: status, bodyExcerpt: excerpt, attempts: attempt)
+            case .retry(let retryAfter, let failure):
+                guard configuration.retry.allowsRetry(afterAttempt: attempt) else {
+                    return .exhausted(lastError: failure, attempts: attempt)
                 }
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                retryAfter = nil
-                failure = String(describing: error)
+                let delay = configuration.retry.delay(afterAttempt: attempt, randomUnit: randomUnit(), retryAfter: retryAfter)
+                logger.debug("HTTP delivery attempt \(attempt) failed (\(failure)); retrying in \(delay)")
+                try await sleeper.sleep(for: delay)
             }
-            guard configuration.retry.allowsRetry(afterAttempt: attempt) else {
-                return .exhausted(lastError: failure, attempts: attempt)
+        }
+    }
+
+    enum Attempt: Sendable, Equatable {
+        case delivered(status: Int)
+        case rejected(status: Int, bodyExcerpt: String)
+        case retry(after: Duration?, error: String)
+    }
+
+    /// One POST of the batch.
+    func attempt(_ records: [SinkRecord]) async throws -> Attempt {
+        try Task.checkCancellation()
+        let request = makeRequest(records)
+        do {
+            let response = try await client.execute(request, timeout: .init(configuration.timeout))
+            let status = Int(response.status.code)
+            let body = try? await response.body.collect(upTo: 64 << 10)
+            switch HTTPResponseClass(status: status, retryAfter: response.headers.first(name: "Retry-After"), now: now()) {
+            case .delivered: return .delivered(status: status)
+            case .rejected: return .rejected(status: status, bodyExcerpt: String((body.map { String(buffer: $0) } ?? "").prefix(512)))
+            case .retry(let after): return .retry(after: after, error: "HTTP \(status)")
             }
-            let delay = configuration.retry.delay(afterAttempt: attempt, randomUnit: randomUnit(), retryAfter: retryAfter)
-            logger.debug("HTTP delivery attempt \(attempt) failed (\(failure)); retrying in \(delay)")
-            try await sleeper.sleep(for: delay)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return .retry(after: nil, error: String(describing: error))
         }
     }
 

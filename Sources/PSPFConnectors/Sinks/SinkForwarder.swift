@@ -1,0 +1,260 @@
+import Logging
+import PSPFJSON
+import PSPFLog
+import PSPFRuntime
+import Synchronization
+
+/// Forwards a pipeline's output log to one sink, at the sink's own delivered position, so a slow
+/// or failed sink never slows another. Batches go out in log order per output partition;
+/// transient failures are retried with the sink's backoff; refused batches go to the dead letters
+/// with the reason; the position advances only after a batch is delivered (or dead-lettered).
+///
+/// The position is the consumer group `sink.<name>` of the output topic (retention never
+/// deletes what a sink has not delivered), unless the sink keeps its own
+/// (``OutputSink/resumeOffsets()``).
+///
+/// While the destination is down the backlog grows in the output log, bounded by the sink's
+/// ``BacklogQuota``: policy `block` closes the ``BackpressureGate`` (the pipelines pause, then
+/// ingest); `drop_oldest` skips the oldest undelivered results, counting each one.
+///
+/// ```swift
+/// let forwarder = SinkForwarder(sink: httpSink, output: results, deadLetters: dlq, gate: gate,
+///                               options: .init(backlog: BacklogQuota(maxRecords: 1_000_000)))
+/// try await forwarder.run()      // until the task is cancelled
+/// ```
+public final class SinkForwarder: Sendable {
+    public struct Options: Sendable {
+        /// Records per batch handed to the sink.
+        public var batchRecords: Int
+        public var backlog: BacklogQuota?
+        /// How often the forwarder wakes while idle or retrying to re-check the backlog.
+        public var tick: Duration
+
+        public init(batchRecords: Int = 500, backlog: BacklogQuota? = nil, tick: Duration = .milliseconds(200)) {
+            self.batchRecords = batchRecords
+            self.backlog = backlog
+            self.tick = tick
+        }
+    }
+
+    /// Counters of one forwarder.
+    public struct Stats: Sendable, Hashable {
+        public var delivered: Int64 = 0
+        public var deliveredBatches: Int64 = 0
+        public var retries: Int64 = 0
+        public var deadLettered: Int64 = 0
+        public var dropped: Int64 = 0
+        /// Undelivered results (a gauge).
+        public var backlog: Int64 = 0
+        /// A batch is being retried.
+        public var failing = false
+        public var lastError: String?
+    }
+
+    public let sink: any OutputSink
+    public let output: LogTopic
+    public let deadLetters: LogTopic?
+    public let gate: BackpressureGate?
+    public let options: Options
+    public var group: String { "sink." + sink.name }
+    private let sleeper: any Sleeper
+    private let randomUnit: @Sendable () -> Double
+    private let logger: Logger
+    private let counters = Mutex(Stats())
+
+    public init(
+        sink: any OutputSink, output: LogTopic, deadLetters: LogTopic? = nil, gate: BackpressureGate? = nil,
+        options: Options = Options(), sleeper: any Sleeper = TaskSleeper(),
+        randomUnit: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        logger: Logger = Logger(label: "pspf.sink")
+    ) {
+        self.sink = sink
+        self.output = output
+        self.deadLetters = deadLetters
+        self.gate = gate
+        self.options = options
+        self.sleeper = sleeper
+        self.randomUnit = randomUnit
+        self.logger = logger
+    }
+
+    public var stats: Stats { counters.withLock { $0 } }
+
+    /// Forwards until the task is cancelled, then closes the sink.
+    public func run() async throws {
+        try output.groups.register(group: group)
+        var positions = try await startPositions()
+        defer { gate?.set(closed: false, by: group) }
+        do {
+            while !Task.isCancelled {
+                var progressed = false
+                for partition in 0..<output.partitionCount where !Task.isCancelled {
+                    progressed = try await forwardBatch(partition: partition, positions: &positions) || progressed
+                }
+                if !progressed {
+                    try await waitForOutput(after: positions)
+                }
+            }
+        } catch is CancellationError {
+            // A graceful stop: what was delivered is committed.
+        }
+        try await sink.close()
+    }
+
+    private func startPositions() async throws -> [Int: Int64] {
+        let own = try await sink.resumeOffsets()
+        var positions: [Int: Int64] = [:]
+        for partition in 0..<output.partitionCount {
+            let start = output.startOffset(partition: partition)
+            let position = own?[partition] ?? output.groups.committedOffset(group: group, partition: partition) ?? start
+            positions[partition] = max(position, start)
+        }
+        return positions
+    }
+
+    /// Delivers one batch of `partition` (with retries); `false` when there was nothing to send.
+    private func forwardBatch(partition: Int, positions: inout [Int: Int64]) async throws -> Bool {
+        var attempt = 0
+        while true {
+            try await enforceBacklog(positions: &positions)
+            let batch = try readBatch(partition: partition, from: positions[partition]!)
+            guard let last = batch.last else { return attempt > 0 }
+            attempt += 1
+            switch try await sink.deliver(batch) {
+            case .delivered:
+                try await commit(partition: partition, next: last.offset + 1, positions: &positions)
+                counters.withLock {
+                    $0.delivered += Int64(batch.count)
+                    $0.deliveredBatches += 1
+                    $0.failing = false
+                }
+                return true
+            case .rejected(let reason, let message):
+                try await deadLetter(batch, reason: reason, message: message)
+                try await commit(partition: partition, next: last.offset + 1, positions: &positions)
+                counters.withLock {
+                    $0.deadLettered += Int64(batch.count)
+                    $0.failing = false
+                }
+                return true
+            case .retry(let after, let error):
+                counters.withLock {
+                    $0.retries += 1
+                    $0.failing = true
+                    $0.lastError = error
+                }
+                guard sink.retryPolicy.allowsRetry(afterAttempt: attempt) else {
+                    let message = "gave up after \(attempt) attempts: \(error)"
+                    try await deadLetter(batch, reason: "sink_retries_exhausted", message: message)
+                    try await commit(partition: partition, next: last.offset + 1, positions: &positions)
+                    counters.withLock {
+                        $0.deadLettered += Int64(batch.count)
+                        $0.failing = false
+                    }
+                    logger.warning("sink \(sink.name): \(message); \(batch.count) results dead-lettered")
+                    return true
+                }
+                let delay = sink.retryPolicy.delay(afterAttempt: attempt, randomUnit: randomUnit(), retryAfter: after)
+                if attempt == 1 || attempt % 10 == 0 {
+                    logger.warning("sink \(sink.name): delivery failed (\(error)); retrying in \(delay) (attempt \(attempt))")
+                }
+                try await sleeper.sleep(for: delay)
+            }
+        }
+    }
+
+    private func readBatch(partition: Int, from position: Int64) throws -> [SinkRecord] {
+        var batch: [SinkRecord] = []
+        batch.reserveCapacity(options.batchRecords)
+        let extractor = Self.idExtractor
+        var values = extractor.makeValues()
+        try output.reader(partition: partition).read(from: position, maxRecords: options.batchRecords) { record in
+            var id = ""
+            if (try? extractor.extract(from: record.payload, into: &values)) != nil {
+                id = values.string(at: 0) ?? ""
+            }
+            batch.append(SinkRecord(partition: partition, offset: record.offset, id: id, payload: Array(record.payload)))
+        }
+        return batch
+    }
+
+    private static let idExtractor = JSONFieldExtractor(fields: ["id"])
+
+    private func commit(partition: Int, next: Int64, positions: inout [Int: Int64]) async throws {
+        positions[partition] = next
+        try await output.commit(group: group, offsets: [partition: next])
+        try await sink.committed([partition: next])
+    }
+
+    /// Applies the backlog quota: closes or opens the gate (`block`), or skips the oldest
+    /// results (`drop_oldest`).
+    private func enforceBacklog(positions: inout [Int: Int64]) async throws {
+        var backlog: Int64 = 0
+        for partition in 0..<output.partitionCount {
+            backlog += max(0, output.endOffset(partition: partition) - positions[partition]!)
+        }
+        counters.withLock { $0.backlog = backlog }
+        guard let quota = options.backlog else { return }
+        switch quota.policy {
+        case .block:
+            gate?.set(closed: backlog > quota.maxRecords, by: group)
+        case .dropOldest:
+            var excess = backlog - quota.maxRecords
+            while excess > 0 {
+                // Drop from the partition with the largest backlog, oldest first.
+                let partition = (0..<output.partitionCount).max {
+                    output.endOffset(partition: $0) - positions[$0]! < output.endOffset(partition: $1) - positions[$1]!
+                }!
+                let available = output.endOffset(partition: partition) - positions[partition]!
+                let count = min(excess, available)
+                guard count > 0 else { break }
+                try await commit(partition: partition, next: positions[partition]! + count, positions: &positions)
+                excess -= count
+                counters.withLock {
+                    $0.dropped += count
+                    $0.backlog -= count
+                }
+                logger.warning(
+                    "sink \(sink.name): backlog over its quota of \(quota.maxRecords) results; dropped the \(count) oldest of partition \(partition) (policy drop_oldest)")
+            }
+        }
+    }
+
+    private func deadLetter(_ batch: [SinkRecord], reason: String, message: String) async throws {
+        guard let deadLetters else {
+            logger.error("sink \(sink.name): \(batch.count) results refused (\(reason): \(message)) and no dead-letter topic is configured")
+            return
+        }
+        var letters = LogBatch()
+        var writer = JSONWriter(capacity: 512)
+        for record in batch {
+            writer.reset()
+            DeadLetterEnvelope(
+                reason: reason, message: message, pipeline: "sink:" + sink.name, sourceTopic: output.name,
+                partition: record.partition, offset: record.offset, key: Array(record.id.utf8), appendTime: 0,
+                payload: record.payload
+            ).encode(into: &writer)
+            Array(record.id.utf8).withUnsafeBytes { key in
+                writer.bytes.withUnsafeBytes { payload in
+                    letters.append(key: key, topic: UnsafeRawBufferPointer(start: nil, count: 0), payload: payload)
+                }
+            }
+        }
+        try await deadLetters.appendDurably(letters)
+    }
+
+    /// Waits until any partition has records past its position, or one tick passes (so the
+    /// backlog is re-checked while idle).
+    private func waitForOutput(after positions: [Int: Int64]) async throws {
+        let output = self.output
+        let tick = options.tick
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (partition, position) in positions {
+                group.addTask { try await output.waitForRecords(partition: partition, from: position) }
+            }
+            group.addTask { try await Task.sleep(for: tick) }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+}
