@@ -1,19 +1,9 @@
 import PSPFCore
+import PSPFRuntime
 
-/// SplitMix64: a small, fast, seedable generator. Same seed, same sequence, on every platform.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The test kit's seeded generator: the runtime's SplitMix64 (same seed, same sequence, on
+/// every platform).
+public typealias SeededRandom = SplitMix64
 
 /// A synthetic sensor reading.
 public struct SyntheticReading: Sendable, Codable, Hashable {

@@ -72,16 +72,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
                 .window(.tumbling(.seconds(10)))
                 .aggregate(count(), avg(\.temp), min(\.temp), max(\.temp))
         }
-        var writer = JSONWriter(capacity: 256)
-        var results = 0
-        let instance = plan.instantiate(context: OperatorContext()) { result in
-            writer.reset()
-            result.encode(into: &writer)
-            results += 1
-        }
-        instance.process(contentsOf: readings)
-        instance.finish()
-        precondition(results > 0)
+        drive(plan) { instance in instance.process(contentsOf: readings) }
         return readings.count
     }
 
@@ -93,6 +84,15 @@ struct BenchEngineCommand: AsyncParsableCommand {
                 .window(.tumbling(.seconds(10)))
                 .aggregate(count(), avg(\.temp), min(\.temp), max(\.temp))
         }
+        drive(plan) { instance in payloads.forEachRecord { instance.process($0) } }
+        return payloads.count
+    }
+
+    /// Runs one instance of `plan` over what `feed` gives it, encoding every result to JSON as
+    /// the runner does for the output log.
+    private func drive<Input>(
+        _ plan: PipelinePlan<Input, WindowResult<String, AggregateRow>>, feed: (PipelineInstance<Input>) -> Void
+    ) {
         var writer = JSONWriter(capacity: 256)
         var results = 0
         let instance = plan.instantiate(context: OperatorContext()) { result in
@@ -100,10 +100,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
             result.encode(into: &writer)
             results += 1
         }
-        payloads.forEachRecord { instance.process($0) }
+        feed(instance)
         instance.finish()
-        precondition(results > 0 && instance.metrics.deadLettered == 0)
-        return payloads.count
+        precondition(results > 0 && instance.metrics.deadLettered == 0, "the benchmark pipeline produced no results")
     }
 }
 
