@@ -17,6 +17,14 @@ struct BinaryStateCodecTests {
         case labelled(String, Int)
     }
 
+    struct Empty: Codable, Hashable {}
+
+    struct DictionaryFirst: Codable, Hashable {
+        var table: [String: [Int64]]
+        var after: Empty
+        var last: Int8
+    }
+
     struct Everything: Codable, Hashable {
         var bool = true
         var int = -42
@@ -46,6 +54,10 @@ struct BinaryStateCodecTests {
         var optionals: [Int?] = [1, nil, 3]
         var timestamp = Timestamp(milliseconds: 1_732_406_400_123)
         var values: [AggregateValue] = [.null, .int(-1), .double(2.5), .string("s"), .bool(true)]
+        var nothing = Empty()
+        var nothings = [Empty(), Empty()]
+        var dictionaryFirst = DictionaryFirst(table: ["x": [1, 2], "y": []], after: Empty(), last: -1)
+        var afterEmpty: Int64 = 99
     }
 
     @Test func roundTripsEveryKindOfValue() throws {

@@ -44,7 +44,13 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     let logger: Logger
     let dedup: DedupProvider?
     let history = CheckpointHistory()
-    private let active = Mutex<CheckpointControl?>(nil)
+    private let active = Mutex(ActiveRun())
+
+    /// The run in progress, and callers of `checkpointNow()` waiting for one to start.
+    private struct ActiveRun {
+        var control: CheckpointControl?
+        var waiting: [CheckedContinuation<CheckpointControl?, Never>] = []
+    }
 
     public init(
         plan: PipelinePlan<InputRecord, Output>, input: LogTopic, output: LogTopic, deadLetters: LogTopic? = nil,
@@ -66,12 +72,21 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     /// The last checkpoints committed by this runner (up to 100), oldest first.
     public var recentCheckpoints: [CheckpointRecord] { history.all }
 
-    /// Asks the running ``run()`` for a checkpoint now and waits until it is committed. Returns
-    /// nil when no run is active or the run ended before the checkpoint (its final checkpoint then
-    /// covers everything).
+    /// Asks the running ``run()`` for a checkpoint and waits until it is committed; the
+    /// checkpoint covers everything the partitions processed before the call. If `run()` is
+    /// still recovering, waits for it to start (so call it while `run()` runs or is about to).
+    /// Returns nil when the run fails or ends first (its final checkpoint then covers everything).
     @discardableResult
     public func checkpointNow() async -> CheckpointRecord? {
-        guard let control = active.withLock({ $0 }) else { return nil }
+        let control: CheckpointControl? = await withCheckedContinuation { continuation in
+            let now: CheckpointControl?? = active.withLock { run in
+                if let control = run.control { return .some(control) }
+                run.waiting.append(continuation)
+                return .none
+            }
+            if let now { continuation.resume(returning: now) }
+        }
+        guard let control else { return nil }
         while !control.hasEnded {
             let (id, isNew) = control.request()
             // A request already in flight may have cut before the caller's data: wait, then ask again.
@@ -89,6 +104,8 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     /// - Throws: ``RecoveryError`` when the logs and the checkpoint cannot be reconciled safely,
     ///   `StorageError`/`SQLiteError` from the store, `LogError` from the logs.
     public func run() async throws -> RunSummary {
+        let control = CheckpointControl()
+        defer { activate(nil) }
         let partitions = options.partitions ?? Array(0..<input.partitionCount)
         let outputs = [output] + (deadLetters.map { [$0] } ?? [])
         let recovery = try await CheckpointRecovery(
@@ -115,9 +132,7 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
                 "backlog": "\(backlog)",
             ])
 
-        let control = CheckpointControl()
-        active.withLock { $0 = control }
-        defer { active.withLock { $0 = nil } }
+        activate(control)
         let queue = BoundedQueue<PartitionMessage>(capacity: options.outputQueueBatches)
         let commits = BoundedQueue<CommitJob>(capacity: 2)
         let alignment = CheckpointAlignment(offsets: recovery.startOffsets)
@@ -174,6 +189,17 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
             }
         }
         return summary
+    }
+
+    /// Publishes the run's control (nil: no run) and resumes `checkpointNow()` callers waiting
+    /// for a run to start.
+    private func activate(_ control: CheckpointControl?) {
+        let waiting = active.withLock { run in
+            run.control = control
+            defer { run.waiting = [] }
+            return run.waiting
+        }
+        for continuation in waiting { continuation.resume(returning: control) }
     }
 
     /// The pipeline's shape, as stored with its checkpoints.

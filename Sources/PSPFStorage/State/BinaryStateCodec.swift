@@ -20,15 +20,15 @@ import PSPFCore
 /// | `0x05` | `Double` | 8 bytes, IEEE 754 bit pattern, little-endian |
 /// | `0x06` | `Float` | 4 bytes, little-endian |
 /// | `0x07` | `String` | LEB128 byte count, UTF-8 |
-/// | `0x08` | keyed container (struct) | its fields, positionally, in encoding order |
 /// | `0x09` | unkeyed container (array) | u32 LE element count, the elements |
 /// | `0x0A` | key | LEB128 byte count, UTF-8; precedes a nested container of a keyed container |
 /// | `0x0C` | `[UInt8]` | LEB128 byte count, the bytes |
 /// | `0x0D` | dictionary with `String`/`Int` keys | u32 LE entry count; per entry the key (LEB128 byte count, UTF-8), the value's byte count (LEB128) and the value |
 ///
-/// Keyed containers store no field names: fields are written and read **by position**, which is
-/// what synthesized `Codable` conformances do (declaration order for both). Optional fields are
-/// written as `0x00` when nil (never skipped), so positions stay aligned. The one place a key is
+/// Keyed containers (structs) write nothing of their own, no field names and no marker: their
+/// fields follow **by position**, which is what synthesized `Codable` conformances do
+/// (declaration order for both). Optional fields are written as `0x00` when nil (never
+/// skipped), so positions stay aligned. The one place a key is
 /// written is before a nested container (`nestedContainer(keyedBy:forKey:)`): that is how
 /// synthesized enums with associated values encode their case, and `allKeys` reads it back.
 /// Dictionaries with `String` or `Int` keys (which the standard library encodes as keyed
@@ -73,7 +73,7 @@ enum BinaryTag {
     static let double: UInt8 = 0x05
     static let float: UInt8 = 0x06
     static let string: UInt8 = 0x07
-    static let keyed: UInt8 = 0x08
+    // 0x08 is reserved (format 1 writes no marker for keyed containers).
     static let unkeyed: UInt8 = 0x09
     static let key: UInt8 = 0x0A
     static let bytes: UInt8 = 0x0C

@@ -12,10 +12,9 @@ final class BinaryStateDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        if peekByte() == BinaryTag.map {
+        if ObjectIdentifier(Key.self) == dictionaryCodingKeyType {
             return KeyedDecodingContainer(try BinaryMapDecodingContainer<Key>(decoder: self))
         }
-        try expect(BinaryTag.keyed, "a keyed container")
         return KeyedDecodingContainer(BinaryKeyedDecodingContainer<Key>(decoder: self))
     }
 

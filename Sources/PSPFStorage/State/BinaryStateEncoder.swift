@@ -20,7 +20,9 @@ final class BinaryStateEncoder: Encoder {
             bytes.append(contentsOf: [0, 0, 0, 0] as [UInt8])
             return KeyedEncodingContainer(BinaryMapEncodingContainer<Key>(encoder: self, countPosition: position))
         }
-        bytes.append(BinaryTag.keyed)
+        // A struct writes nothing of its own: its fields follow, by position. (Synthesized
+        // conformances of empty structs encode a container but decode none, so a marker here
+        // could not be read back symmetrically.)
         return KeyedEncodingContainer(BinaryKeyedEncodingContainer<Key>(encoder: self))
     }
 

@@ -47,6 +47,12 @@ public struct PartitionStateSet: Sendable {
         /// Engine entries merged into the working set.
         public var entriesMerged = 0
         public var isEmpty: Bool { upserts.isEmpty && deletes.isEmpty }
+
+        public init(upserts: [StateEntry] = [], deletes: [StateKey] = [], entriesMerged: Int = 0) {
+            self.upserts = upserts
+            self.deletes = deletes
+            self.entriesMerged = entriesMerged
+        }
     }
 
     public init(pipeline: String, partition: Int, chunkCount: Int = 256) {
