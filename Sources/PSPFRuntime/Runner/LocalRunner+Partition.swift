@@ -29,6 +29,7 @@ extension LocalRunner {
         instance.fireDueTimers()
 
         var nextOffset = start
+        positions.withLock { $0[partition] = start }
         var lastTick = clock.now()
         var lastBarrier: Int64 = 0
         var recordsRead: Int64 = 0
@@ -61,6 +62,7 @@ extension LocalRunner {
             collector.current = nil
             nextOffset = read.nextOffset
             recordsRead += Int64(read.records)
+            if read.records > 0 { positions.withLock { $0[partition] = nextOffset } }
             progress?.add(read.records)
             let now = clock.now()
             if read.records > 0 || now.milliseconds - lastTick.milliseconds >= options.tickMilliseconds {

@@ -44,6 +44,7 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     let logger: Logger
     let dedup: DedupProvider?
     let history = CheckpointHistory()
+    let positions = Mutex<[Int: Int64]>([:])
     private let active = Mutex(ActiveRun())
 
     /// The run in progress, and callers of `checkpointNow()` waiting for one to start.
@@ -71,6 +72,10 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
 
     /// The last checkpoints committed by this runner (up to 100), oldest first.
     public var recentCheckpoints: [CheckpointRecord] { history.all }
+
+    /// Each partition's next input offset as processed so far by the current (or last) run:
+    /// updated after every batch, ahead of what is checkpointed.
+    public var inputPositions: [Int: Int64] { positions.withLock { $0 } }
 
     /// Asks the running ``run()`` for a checkpoint and waits until it is committed; the
     /// checkpoint covers everything the partitions processed before the call. If `run()` is

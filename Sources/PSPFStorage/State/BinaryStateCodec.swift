@@ -39,27 +39,57 @@ import PSPFCore
 /// throws `DecodingError.dataCorrupted` naming the offset, never a silent misreading of a
 /// primitive. Not supported: conformances that decode fields in a different order than they
 /// encode them, or that branch on `contains(_:)` for fields they sometimes omit.
-public struct BinaryStateCodec: StateCodec, Sendable {
+///
+/// A codec instance keeps its encoder and decoder (and their container caches) between calls,
+/// so it is not `Sendable`: give each task its own (the runner has one per partition task).
+public final class BinaryStateCodec: StateCodec {
     /// The format version this codec writes (recorded with the pipeline in each checkpoint).
     public static let formatVersion = 1
+
+    private let encoder = BinaryStateEncoder(capacity: 0)
+    private let decoder = BinaryStateDecoder(UnsafeRawBufferPointer(start: nil, count: 0))
+    private var busy = false
 
     public init() {}
 
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = BinaryStateEncoder(capacity: 64)
+        // Re-entrant use (a value whose encoding calls this codec) gets a fresh encoder.
+        if busy { return try Self.encodeFresh(value) }
+        busy = true
+        defer { busy = false }
+        encoder.reset(capacity: 128)
         try encoder.encodeValue(value)
         return encoder.bytes
     }
 
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try bytes.withUnsafeBytes { buffer in
-            let decoder = BinaryStateDecoder(buffer)
+            let decoder: BinaryStateDecoder
+            if busy {
+                decoder = BinaryStateDecoder(buffer)
+            } else {
+                decoder = self.decoder
+                decoder.reset(buffer)
+                busy = true
+            }
+            defer {
+                if decoder === self.decoder {
+                    decoder.reset(UnsafeRawBufferPointer(start: nil, count: 0))
+                    busy = false
+                }
+            }
             let value = try decoder.decodeValue(T.self)
             guard decoder.position == buffer.count else {
                 throw decoder.corrupt("\(buffer.count - decoder.position) trailing bytes after the value")
             }
             return value
         }
+    }
+
+    private static func encodeFresh<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = BinaryStateEncoder(capacity: 64)
+        try encoder.encodeValue(value)
+        return encoder.bytes
     }
 }
 

@@ -3,10 +3,18 @@
 /// Reads one value tree from a buffer that stays valid for the decoder's lifetime (the codec
 /// decodes inside `withUnsafeBytes`).
 final class BinaryStateDecoder: Decoder {
-    let buffer: UnsafeRawBufferPointer
-    var position = 0
+    @exclusivity(unchecked) var buffer: UnsafeRawBufferPointer
+    @exclusivity(unchecked) var position = 0
+    /// Reused keyed containers, one per coding-key type (see `BinaryStateEncoder`).
+    @exclusivity(unchecked) private var keyedContainers: [ObjectIdentifier: AnyObject] = [:]
 
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    /// Starts on another buffer, keeping the container cache.
+    func reset(_ buffer: UnsafeRawBufferPointer) {
+        self.buffer = buffer
+        position = 0
+    }
 
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -15,7 +23,13 @@ final class BinaryStateDecoder: Decoder {
         if ObjectIdentifier(Key.self) == dictionaryCodingKeyType {
             return KeyedDecodingContainer(try BinaryMapDecodingContainer<Key>(decoder: self))
         }
-        return KeyedDecodingContainer(BinaryKeyedDecodingContainer<Key>(decoder: self))
+        let id = ObjectIdentifier(Key.self)
+        if let box = keyedContainers[id] {
+            return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self)
+        }
+        let container = KeyedDecodingContainer(BinaryKeyedDecodingContainer<Key>(decoder: self))
+        keyedContainers[id] = unsafeBitCast(container, to: AnyObject.self)
+        return container
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -188,7 +202,7 @@ final class BinaryStateDecoder: Decoder {
 }
 
 struct BinaryKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let decoder: BinaryStateDecoder
+    unowned(unsafe) let decoder: BinaryStateDecoder
     var codingPath: [any CodingKey] { [] }
 
     /// Only known where a key was written: in front of a nested container (an enum's case).
