@@ -27,6 +27,10 @@ struct ProcessCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("checkpoint-interval-ms"), help: "Time between checkpoints; 0 = only the final one.")
     var checkpointIntervalMs: Int64 = 1000
+    @Option(
+        name: .customLong("checkpoint-every-records"),
+        help: "Also checkpoint after this many input records (bounds the replay after a crash).")
+    var checkpointEveryRecords: Int64?
     @Flag(name: .customLong("until-caught-up"), help: "Process what the input holds at start, then stop.")
     var untilCaughtUp = false
     @Flag(name: .customLong("finish-at-end"), help: "At the end, fire every open window (end of bounded input).")
@@ -52,7 +56,7 @@ struct ProcessCommand: AsyncParsableCommand {
                 group: plan.name, mode: untilCaughtUp ? .untilCaughtUp : .continuous, finishAtEnd: finishAtEnd,
                 batchRecords: batchRecords,
                 checkpointInterval: checkpointIntervalMs > 0 ? .milliseconds(checkpointIntervalMs) : nil,
-                stateChunks: stateChunks),
+                checkpointEveryRecords: checkpointEveryRecords, stateChunks: stateChunks),
             logger: logger)
         let task = Task { try await runner.run() }
         let stop = GracefulStop(cancelling: task, logger: logger)

@@ -18,6 +18,7 @@ final class CheckpointControl: Sendable {
     }
 
     private let requestedValue = Atomic<Int64>(0)
+    private let recordsSinceRequest = Atomic<Int64>(0)
     private let state = Mutex(State())
 
     /// The latest checkpoint request number (0: none yet).
@@ -30,6 +31,7 @@ final class CheckpointControl: Sendable {
             let current = requestedValue.load(ordering: .relaxed)
             if current > s.committed || s.ended { return (current, false, []) }
             let id = current + 1
+            recordsSinceRequest.store(0, ordering: .relaxed)
             s.requestedAt[id] = ContinuousClock.now
             requestedValue.store(id, ordering: .releasing)
             let waiting = Array(s.wakeups.values)
@@ -38,6 +40,14 @@ final class CheckpointControl: Sendable {
         }
         for continuation in wake { continuation.resume() }
         return (id, isNew)
+    }
+
+    /// Counts processed records; raises a request when `threshold` were processed since the
+    /// last one (see ``RunnerOptions/checkpointEveryRecords``).
+    func processed(_ records: Int, threshold: Int64?) {
+        guard let threshold, records > 0 else { return }
+        let total = recordsSinceRequest.wrappingAdd(Int64(records), ordering: .relaxed).newValue
+        if total >= threshold { _ = request() }
     }
 
     /// When request `id` was raised.

@@ -64,6 +64,7 @@ extension LocalRunner {
             recordsRead += Int64(read.records)
             if read.records > 0 { positions.withLock { $0[partition] = nextOffset } }
             progress?.add(read.records)
+            control.processed(read.records, threshold: options.checkpointEveryRecords)
             let now = clock.now()
             if read.records > 0 || now.milliseconds - lastTick.milliseconds >= options.tickMilliseconds {
                 instance.advanceProcessingTime(to: now)

@@ -32,6 +32,10 @@ public struct RunnerOptions: Sendable {
     /// Time between checkpoints (from one commit to the next request); nil: only the final
     /// checkpoint when the run ends (and ``LocalRunner/checkpointNow()``).
     public var checkpointInterval: Duration?
+    /// Also request a checkpoint once this many input records (all partitions together) were
+    /// processed since the last request, when none is in flight: bounds how much a crash makes
+    /// the next start replay, whatever the interval. nil: time-based only.
+    public var checkpointEveryRecords: Int64?
     /// Chunks per operator and partition in the state database (see `PartitionStateSet`).
     public var stateChunks: Int
     /// How a run starts: resume from the latest checkpoint, or rebuild from the input.
@@ -43,9 +47,10 @@ public struct RunnerOptions: Sendable {
         group: String, mode: Mode = .untilCaughtUp, finishAtEnd: Bool = false, partitions: [Int]? = nil,
         batchRecords: Int = 4096, outputQueueBatches: Int = 16,
         tickMilliseconds: Int64 = 100, lateToDeadLetters: Bool = true,
-        checkpointInterval: Duration? = .seconds(1), stateChunks: Int = 256, recovery: RecoveryMode = .resume,
-        replayProgressRecords: Int64 = 100_000
+        checkpointInterval: Duration? = .seconds(1), checkpointEveryRecords: Int64? = nil, stateChunks: Int = 256,
+        recovery: RecoveryMode = .resume, replayProgressRecords: Int64 = 100_000
     ) {
+        self.checkpointEveryRecords = checkpointEveryRecords
         self.group = group
         self.mode = mode
         self.finishAtEnd = finishAtEnd
