@@ -6,6 +6,7 @@ import PSPFLog
 import PSPFRuntime
 import PSPFStorage
 import PSPFTesting
+import Synchronization
 import Testing
 
 /// The runner's checkpoints and recovery in one process, with a SQLite store in a temporary
@@ -289,6 +290,53 @@ import Testing
             }
             #expect(error?.code == .pipelineChanged)
             try lifetime.close()
+        }
+    }
+}
+
+/// A store whose n-th commit fails.
+final class FailingStore: CheckpointStore, @unchecked Sendable {
+    let inner = InMemoryCheckpointStore()
+    let failAt: Int
+    private let count = Mutex(0)
+    struct Failure: Error {}
+
+    init(failAt: Int) { self.failAt = failAt }
+
+    func commit(_ delta: CheckpointDelta) throws -> CheckpointInfo {
+        let n = count.withLock { $0 += 1; return $0 }
+        if n == failAt { throw Failure() }
+        return try inner.commit(delta)
+    }
+    func commit(_ delta: CheckpointDelta) async throws -> CheckpointInfo { try commitNow(delta) }
+    private func commitNow(_ delta: CheckpointDelta) throws -> CheckpointInfo { try commit(delta) }
+    func loadLatest() throws -> RecoveredState { try inner.loadLatest() }
+    func loadLatest() async throws -> RecoveredState { try await inner.loadLatest() }
+    func latestCheckpoint() throws -> CheckpointInfo? { try inner.latestCheckpoint() }
+    func recentCheckpoints(limit: Int) throws -> [CheckpointInfo] { try inner.recentCheckpoints(limit: limit) }
+    func forEachStateEntry(pipeline: String, partition: Int, _ body: (PSPFStorage.StateEntry) throws -> Void) throws {
+        try inner.forEachStateEntry(pipeline: pipeline, partition: partition, body)
+    }
+}
+
+@Suite struct CheckpointFailureTests {
+    @Test func aFailedCommitStopsTheRunWithItsErrorAndNothingHangs() async throws {
+        try await withTemporaryDirectory { directory in
+            let logger = Logger(label: "test")
+            let log = try PartitionedLog(directory: directory, logger: logger)
+            let input = try log.topic("readings", config: TopicConfig(partitions: 4, fsync: .none))
+            let output = try log.topic("results", config: TopicConfig(partitions: 1, fsync: .none))
+            try await appendSimulated(.init(devices: 40, readingsPerDevice: 300, seed: 8), to: input)
+            // Commit 1 is the initial checkpoint; the 3rd fails in the middle of the run.
+            let runner = LocalRunner(
+                plan: SensorReading.temperatureStats(idleTimeout: nil), input: input, output: output,
+                store: FailingStore(failAt: 3),
+                options: RunnerOptions(
+                    group: "g", batchRecords: 32, outputQueueBatches: 2, checkpointInterval: nil,
+                    checkpointEveryRecords: 500),
+                clock: ManualClock(), logger: logger)
+            await #expect(throws: FailingStore.Failure.self) { _ = try await runner.run() }
+            try log.close()
         }
     }
 }

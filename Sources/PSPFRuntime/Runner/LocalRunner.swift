@@ -186,8 +186,10 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
                     }
                 }
             } catch {
-                queue.finish()
-                commits.finish()
+                // Unblock everything (senders waiting on a full queue, partitions waiting for an
+                // alignment) so the other tasks end; what was not committed is redone by the next start.
+                queue.cancel()
+                commits.cancel()
                 control.end()
                 group.cancelAll()
                 throw error
