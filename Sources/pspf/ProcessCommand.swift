@@ -69,14 +69,12 @@ struct ProcessCommand: AsyncParsableCommand {
             throw failClearly(error, command: "process")
         }
         try setup.close()
-        if let last = summary.lastCheckpoint {
-            logger.info(
-                "stopped after a final checkpoint",
-                metadata: [
-                    "checkpoint": "\(last.info.id)", "records": "\(summary.recordsRead)",
-                    "results": "\(summary.resultsWritten)",
-                ])
-        }
+        logger.info(
+            "stopped; the last checkpoint covers everything processed",
+            metadata: [
+                "checkpoint": "\(summary.lastCheckpoint?.info.id ?? summary.recovery.checkpointID ?? 0)",
+                "records": "\(summary.recordsRead)", "results": "\(summary.resultsWritten)",
+            ])
         printRunSummary(summary, command: "process", seconds: (ContinuousClock.now - began).seconds)
     }
 }

@@ -96,6 +96,42 @@ import Testing
         }
     }
 
+    @Test func sigtermStopsGracefullyWithAFinalCheckpoint() async throws {
+        let binary = try #require(PSPFBinary.locate(), "pspf binary not found: run `swift build --build-tests` first")
+        try await withTemporaryDirectory { directory in
+            let log = try PartitionedLog(directory: directory + "/log", logger: logger)
+            let readings = try log.topic("readings", config: TopicConfig(partitions: 4, fsync: .none))
+            try await appendSimulated(.init(devices: 50, readingsPerDevice: 400, seed: 21), to: readings)
+            try log.close()
+
+            // Continuous mode, a checkpoint interval far beyond the test: only the final
+            // checkpoint written on SIGTERM can save the progress.
+            let running = try binary.start([
+                "process", "--dir", directory, "--checkpoint-interval-ms", "3600000", "--idle-timeout-ms", "0",
+                "--batch-records", "256",
+            ])
+            #expect(await running.waitForLine(containing: "processing"))
+            running.send(SIGTERM)
+            #expect(await running.waitForLine(containing: "stopped; the last checkpoint covers everything processed"))
+            let exit = await running.wait()
+            #expect(!exit.signalled && exit.status == 0, "exit \(exit)")
+
+            // Whatever it had processed is checkpointed; finishing it off gives exact output.
+            let finished = try await binary.run(
+                ["process", "--dir", directory, "--until-caught-up", "--finish-at-end", "--idle-timeout-ms", "0"],
+                scratch: directory)
+            #expect(finished.succeeded, "\(finished)")
+            #expect(!finished.stdout.contains(#""started_fresh":true"#), "\(finished)")
+            let input = try LogTopic.openReadOnly(directory: directory + "/log/readings", logger: logger)
+            let results = try LogTopic.openReadOnly(directory: directory + "/log/results", logger: logger)
+            let deadLetters = try LogTopic.openReadOnly(directory: directory + "/log/dead-letters", logger: logger)
+            let expected = try ExpectedOutput.compute(
+                plan: SensorReading.temperatureStats(idleTimeout: nil), input: input, finish: true)
+            let comparison = try ActualOutput.read(results: results, deadLetters: deadLetters).compare(with: expected)
+            #expect(comparison.isExact, "\(comparison)")
+        }
+    }
+
     @Test func aCorruptStateDatabaseIsAClearErrorAndRebuildRecovers() async throws {
         let binary = try #require(PSPFBinary.locate(), "pspf binary not found: run `swift build --build-tests` first")
         try await withTemporaryDirectory { directory in

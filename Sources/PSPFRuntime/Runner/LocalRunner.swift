@@ -130,11 +130,12 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
         let label = options.recovery == .resume ? (recovery.summary.startedFresh ? "start" : "recovery") : "rebuild"
         let progress = ReplayProgress(
             total: backlog, threshold: options.replayProgressRecords, label: label, logger: logger)
-        logger.debug(
-            "run starting",
+        // One line per start: where it resumed and how much is waiting.
+        logger.info(
+            "processing",
             metadata: [
                 "pipeline": "\(plan.name)", "checkpoint": "\(recovery.summary.checkpointID ?? 0)",
-                "backlog": "\(backlog)",
+                "records_waiting": "\(backlog)",
             ])
 
         activate(control)

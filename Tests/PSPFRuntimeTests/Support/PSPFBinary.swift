@@ -73,4 +73,71 @@ struct PSPFBinary: Sendable {
         try? FileManager.default.removeItem(atPath: errPath)
         return Outcome(status: status, signalled: reason == .uncaughtSignal, stdout: stdout, stderr: stderr)
     }
+
+    /// A running `pspf` whose stderr is watched line by line.
+    final class Running: @unchecked Sendable {
+        let process = Process()
+        private let lines = AsyncStream<String>.makeStream()
+        private var buffer = Data()
+        private let lock = NSLock()
+
+        fileprivate init() {}
+
+        fileprivate func received(_ data: Data) {
+            lock.lock()
+            defer { lock.unlock() }
+            if data.isEmpty {
+                if !buffer.isEmpty { lines.continuation.yield(String(decoding: buffer, as: UTF8.self)) }
+                lines.continuation.finish()
+                return
+            }
+            buffer.append(data)
+            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                lines.continuation.yield(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                buffer.removeSubrange(buffer.startIndex...newline)
+            }
+        }
+
+        /// Suspends until a stderr line contains `text`; false if stderr closed first.
+        func waitForLine(containing text: String) async -> Bool {
+            for await line in lines.stream where line.contains(text) { return true }
+            return false
+        }
+
+        func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+        /// Waits for the exit: (status, killed by a signal).
+        func wait() async -> (status: Int32, signalled: Bool) {
+            await withCheckedContinuation { continuation in
+                process.terminationHandler = { process in
+                    continuation.resume(returning: (process.terminationStatus, process.terminationReason == .uncaughtSignal))
+                }
+                if !process.isRunning {
+                    process.terminationHandler = nil
+                    continuation.resume(returning: (process.terminationStatus, process.terminationReason == .uncaughtSignal))
+                }
+            }
+        }
+    }
+
+    /// Starts `pspf arguments…` and returns at once.
+    func start(_ arguments: [String]) throws -> Running {
+        let running = Running()
+        running.process.executableURL = URL(fileURLWithPath: path)
+        running.process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["PSPF_CRASH_AT"] = nil
+        running.process.environment = environment
+        let pipe = Pipe()
+        running.process.standardError = pipe
+        running.process.standardOutput = FileHandle.nullDevice
+        running.process.standardInput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [running] handle in
+            let data = handle.availableData
+            running.received(data)
+            if data.isEmpty { handle.readabilityHandler = nil }
+        }
+        try running.process.run()
+        return running
+    }
 }
