@@ -90,6 +90,9 @@ struct StateCheckpointsCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() async throws {
+        guard FileManager.default.fileExists(atPath: directory.statePath) else {
+            throw ValidationError("no state database at \(directory.statePath)")
+        }
         let store: SQLiteCheckpointStore
         do {
             store = try SQLiteCheckpointStore(path: directory.statePath, logger: directory.logger)
