@@ -90,8 +90,9 @@ public struct PartitionStateSet: Sendable {
                 let stored = Int(key.key[1]) << 8 | Int(key.key[2])
                 var moved = false
                 try Self.decodeChunk(row.value, operatorID: operatorID) { ordinal, entryKey, value in
-                    let chunk = Self.chunk(of: entryKey, count: chunkCount)
-                    operators[operatorID]!.insert(ordinal: ordinal, key: entryKey, value: value, chunk: chunk)
+                    let hash = Self.hash(entryKey)
+                    let chunk = Int(hash % UInt32(chunkCount))
+                    operators[operatorID]!.insert(ordinal: ordinal, key: entryKey, hash: hash, value: value, chunk: chunk)
                     if chunk != stored {
                         moved = true
                         operators[operatorID]!.markDirty(chunk)
@@ -135,17 +136,30 @@ public struct PartitionStateSet: Sendable {
     public mutating func update(with entries: [PSPFCore.StateEntry]) -> Changes {
         var changes = Changes()
         changes.entriesMerged = entries.count
-        for entry in entries {
-            if operators[entry.operatorID] == nil {
-                operators[entry.operatorID] = OperatorChunks(chunkCount: chunkCount)
-                operatorOrder.append(entry.operatorID)
-            }
-            if let key = entry.key {
-                operators[entry.operatorID]!.set(key: key, value: entry.value, chunk: Self.chunk(of: key, count: chunkCount))
+        // Entries come in runs per operator (chain order): take each operator's chunks out of
+        // the dictionary once per run, so they are mutated in place, uniquely referenced.
+        var index = 0
+        while index < entries.count {
+            let operatorID = entries[index].operatorID
+            var chunks: OperatorChunks
+            if let existing = operators.removeValue(forKey: operatorID) {
+                chunks = existing
             } else {
-                operators[entry.operatorID]!.operatorState = entry.value
-                operators[entry.operatorID]!.operatorStateDirty = true
+                chunks = OperatorChunks(chunkCount: chunkCount)
+                operatorOrder.append(operatorID)
             }
+            while index < entries.count, entries[index].operatorID == operatorID {
+                let entry = entries[index]
+                if let key = entry.key {
+                    let hash = Self.hash(key)
+                    chunks.set(key: key, hash: hash, value: entry.value, chunk: Int(hash % UInt32(chunkCount)))
+                } else {
+                    chunks.operatorState = entry.value
+                    chunks.operatorStateDirty = true
+                }
+                index += 1
+            }
+            operators[operatorID] = chunks
         }
         var rewritten = Set<StateKey>()
         for operatorID in operatorOrder {
@@ -191,10 +205,15 @@ public struct PartitionStateSet: Sendable {
     /// FNV-1a 32 of the encoded key, reduced to a chunk number (stable across processes, unlike
     /// `Hasher`).
     @inline(__always)
-    static func chunk(of key: [UInt8], count: Int) -> Int {
-        var hash: UInt32 = 0x811C_9DC5
-        for byte in key { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
-        return Int(hash % UInt32(count))
+    static func chunk(of key: [UInt8], count: Int) -> Int { Int(hash(key) % UInt32(count)) }
+
+    @inline(__always)
+    static func hash(_ key: [UInt8]) -> UInt32 {
+        key.withUnsafeBufferPointer { bytes in
+            var hash: UInt32 = 0x811C_9DC5
+            for byte in bytes { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+            return hash
+        }
     }
 
     static func decodeChunk(
@@ -261,17 +280,17 @@ private struct OperatorChunks: Sendable {
         }
     }
 
-    mutating func set(key: [UInt8], value: [UInt8], chunk: Int) {
+    mutating func set(key: [UInt8], hash: UInt32, value: [UInt8], chunk: Int) {
         markDirty(chunk)
-        if chunks[chunk].replace(key: key, value: value) { return }
-        chunks[chunk].append(ordinal: nextOrdinal, key: key, value: value)
+        if chunks[chunk].replace(key: key, hash: hash, value: value) { return }
+        chunks[chunk].append(ordinal: nextOrdinal, key: key, hash: hash, value: value)
         nextOrdinal += 1
     }
 
     /// A loaded entry (no dirtying unless it lands in another chunk than stored, see `load`).
-    mutating func insert(ordinal: UInt64, key: [UInt8], value: [UInt8], chunk: Int) {
-        if !chunks[chunk].replace(key: key, value: value) {
-            chunks[chunk].append(ordinal: ordinal, key: key, value: value)
+    mutating func insert(ordinal: UInt64, key: [UInt8], hash: UInt32, value: [UInt8], chunk: Int) {
+        if !chunks[chunk].replace(key: key, hash: hash, value: value) {
+            chunks[chunk].append(ordinal: ordinal, key: key, hash: hash, value: value)
         }
         nextOrdinal = Swift.max(nextOrdinal, ordinal + 1)
     }
@@ -286,9 +305,19 @@ private struct OperatorChunks: Sendable {
     }
 }
 
+/// An encoded key with its FNV-1a hash, which the chunk's index uses instead of hashing the
+/// bytes again.
+private struct HashedKey: Hashable, Sendable {
+    var bytes: [UInt8]
+    var hash: UInt32
+
+    static func == (a: HashedKey, b: HashedKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+}
+
 /// The keys of one chunk, in first-seen order, with their encoded state.
 private struct Chunk: Sendable {
-    var index: [[UInt8]: Int32] = [:]
+    var index: [HashedKey: Int32] = [:]
     var ordinals: [UInt64] = []
     var keys: [[UInt8]] = []
     var values: [[UInt8]] = []
@@ -297,15 +326,15 @@ private struct Chunk: Sendable {
 
     /// Replaces the value of a known key; false if the key is new.
     @inline(__always)
-    mutating func replace(key: [UInt8], value: [UInt8]) -> Bool {
-        guard let i = index[key] else { return false }
+    mutating func replace(key: [UInt8], hash: UInt32, value: [UInt8]) -> Bool {
+        guard let i = index[HashedKey(bytes: key, hash: hash)] else { return false }
         byteCount += value.count - values[Int(i)].count
         values[Int(i)] = value
         return true
     }
 
-    mutating func append(ordinal: UInt64, key: [UInt8], value: [UInt8]) {
-        index[key] = Int32(keys.count)
+    mutating func append(ordinal: UInt64, key: [UInt8], hash: UInt32, value: [UInt8]) {
+        index[HashedKey(bytes: key, hash: hash)] = Int32(keys.count)
         ordinals.append(ordinal)
         keys.append(key)
         values.append(value)
