@@ -4,7 +4,7 @@ import PackageDescription
 // Modules are layered by dependency weight (see docs/architecture.md):
 //   PSPFJSON, PSPFCore      no IO, no C: values, typed stream API, windows, aggregation
 //   PSPFLog                 the native partitioned log (files, fsync on its own thread)
-//   PSPFRuntime             partition tasks, runners, dead letters
+//   PSPFRuntime             partition tasks, runners, checkpoints and recovery, dead letters
 //   PSPFTesting             test kit: manual clock, deterministic runner, fixtures
 //   pspf                    the executable
 // CSQLite and CMosquitto wrap the Debian system libraries.
@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "PSPFRuntime",
             dependencies: [
-                "PSPFCore", "PSPFLog", "PSPFJSON",
+                "PSPFCore", "PSPFLog", "PSPFJSON", "PSPFStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
@@ -122,7 +122,8 @@ let package = Package(
         .testTarget(name: "PSPFConfigTests", dependencies: ["PSPFConfig", "PSPFTesting", "PSPFCore", "PSPFRuntime"]),
         .testTarget(name: "PSPFMQTTTests", dependencies: ["PSPFMQTT", "PSPFTesting"]),
         .testTarget(name: "PSPFLogTests", dependencies: ["PSPFLog", "PSPFTesting"]),
-        .testTarget(name: "PSPFRuntimeTests", dependencies: ["PSPFRuntime", "PSPFTesting", "PSPFLog", "PSPFCore"]),
+        .testTarget(
+            name: "PSPFRuntimeTests", dependencies: ["PSPFRuntime", "PSPFTesting", "PSPFLog", "PSPFCore", "PSPFStorage"]),
     ]
 )
 

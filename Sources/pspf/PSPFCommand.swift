@@ -5,7 +5,10 @@ struct PSPFCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pspf",
         abstract: "PSPF: a stream-processing daemon for MQTT edge gateways.",
-        subcommands: [DemoCommand.self, LogCommand.self, DeadLetterCommand.self, BenchCommand.self]
+        subcommands: [
+            DemoCommand.self, ProcessCommand.self, ProcessSimulateLogCommand.self, LogCommand.self,
+            DeadLetterCommand.self, StateCommand.self, BenchCommand.self,
+        ]
     )
 }
 
@@ -13,6 +16,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure this machine; prints one JSON object per result line.",
-        subcommands: [BenchLogCommand.self, BenchEngineCommand.self]
+        subcommands: [BenchLogCommand.self, BenchEngineCommand.self, BenchCheckpointCommand.self]
     )
 }

@@ -73,6 +73,21 @@ public final class PipelineInstance<Input> {
         advanceProcessingTime(to: runtime.context.clock.now())
     }
 
+    /// Fires what is due at the current ``processingTime`` without moving it: processing-time
+    /// timers and windows, and idle timeouts. ``advanceProcessingTime(to:)`` only acts when time
+    /// moves forward, so after ``restoreState(_:codec:)`` call this once (after advancing to the
+    /// current time): a window or timer that came due while the process was down then fires at
+    /// once, without waiting for new data for its key or for the clock to tick.
+    ///
+    /// ```swift
+    /// try instance.restoreState(entries, codec: codec)
+    /// instance.advanceProcessingTime(to: clock.now())
+    /// instance.fireDueTimers()
+    /// ```
+    public func fireDueTimers() {
+        for node in runtime.nodes { node.advanceProcessingTime(to: runtime.processingTime) }
+    }
+
     /// End of bounded input: fires every open window (and every pending event-time timer) in
     /// deterministic order — operators in chain order; within an operator by window end (timer
     /// time), then key first-seen order. Afterwards each key's watermark is at its maximum, so

@@ -93,6 +93,22 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
         receiver?.resume(returning: nil)
     }
 
+    /// Abandons the queue after a failure: queued elements are dropped, waiting senders get
+    /// ``ClosedError``, a waiting receiver gets `nil`, and so do later calls.
+    public func cancel() {
+        let (senders, receiver): ([CheckedContinuation<Void, any Error>], CheckedContinuation<Element?, Never>?) =
+            state.withLock { state in
+                state.finished = true
+                state.buffer.removeAll()
+                let senders = state.waitingSenders.map(\.1)
+                state.waitingSenders.removeAll()
+                defer { state.waitingReceiver = nil }
+                return (senders, state.waitingReceiver)
+            }
+        for sender in senders { sender.resume(throwing: ClosedError()) }
+        receiver?.resume(returning: nil)
+    }
+
     /// Elements currently queued (for metrics).
     public var count: Int { state.withLock { $0.buffer.count + $0.waitingSenders.count } }
 }

@@ -1,324 +1,241 @@
 import Logging
 import PSPFCore
-import PSPFJSON
 import PSPFLog
+import PSPFStorage
+import Synchronization
 
-/// Runs a pipeline over an input log topic on this machine: one task per input partition,
-/// each driving its own ``PipelineInstance`` synchronously (no locks on the hot path), feeding
-/// encoded results through a bounded queue to one output writer that appends them to the output
-/// topic. A slow writer fills the queue and slows the partition tasks; a slow input is waited
-/// for, not polled.
+/// Runs a pipeline over an input log topic on this machine, with checkpoints and exactly-once
+/// results in the output log.
 ///
-/// The input position is the consumer group's committed offset (the next offset to read). The
-/// writer commits a partition's offset only after the results of the records before it are
-/// durable in the output log.
+/// One task per input partition drives its own ``PipelineInstance`` synchronously (no locks on
+/// the hot path) and sends encoded results through a bounded queue to one output writer, which
+/// appends them to the output topic. A slow writer fills the queue and slows the partition tasks.
+///
+/// **Checkpoints** (docs/checkpoints.md): every ``RunnerOptions/checkpointInterval`` and when the
+/// run ends, each partition task, at its next batch boundary, encodes its dirty state and sends a
+/// barrier through the same queue; the writer holds a partition's later messages back until
+/// every partition's barrier has arrived, records the output logs' end offsets at that cut, and
+/// a committer fsyncs the output logs and commits state, input offsets, output ends and sinks'
+/// offsets in one store transaction, while processing continues.
+///
+/// **Recovery**: ``run()`` first loads the latest checkpoint, moves sinks' consumer groups back to
+/// at most the checkpointed output ends, truncates the output logs to them, restores operator
+/// state, fires what came due meanwhile, and resumes input at the checkpointed offsets. Every
+/// input record is then reflected exactly once in state and in the output log, whatever the
+/// crash point.
 ///
 /// ```swift
-/// let plan = Pipeline("temp-stats").plan(input: InputRecord.self) { records in
-///     records.decodeJSON(...).keyBy(\.device).eventTime(...).window(.tumbling(.seconds(10)))
-///         .aggregate(count(), avg(\.temp))
-/// }
-/// let runner = LocalRunner(plan: plan, input: readings, output: results, options: .init(group: "temp-stats"))
-/// let summary = try await runner.run()
+/// let store = try SQLiteCheckpointStore(path: "/var/lib/pspf/state.db")
+/// let runner = LocalRunner(
+///     plan: SensorReading.temperatureStats(), input: readings, output: results, store: store,
+///     options: RunnerOptions(group: "temp-stats", mode: .continuous))
+/// let summary = try await runner.run()   // cancel the task for a graceful stop + final checkpoint
 /// ```
-public final class LocalRunner<Output: ResultEncodable>: Sendable {
+public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Sendable {
     public let plan: PipelinePlan<InputRecord, Output>
     public let input: LogTopic
     public let output: LogTopic
     public let deadLetters: LogTopic?
     public let options: RunnerOptions
-    private let clock: any PSPFClock
-    private let logger: Logger
+    /// Where checkpoints go: `SQLiteCheckpointStore` for real runs; the default keeps them in
+    /// memory (a later `run()` of this runner resumes from them, another process does not).
+    public let store: any CheckpointStore
+    let clock: any PSPFClock
+    let logger: Logger
+    let dedup: DedupProvider?
+    let history = CheckpointHistory()
+    let positions = Mutex<[Int: Int64]>([:])
+    private let active = Mutex(ActiveRun())
+
+    /// The run in progress, and callers of `checkpointNow()` waiting for one to start.
+    private struct ActiveRun {
+        var control: CheckpointControl?
+        var waiting: [CheckedContinuation<CheckpointControl?, Never>] = []
+    }
 
     public init(
         plan: PipelinePlan<InputRecord, Output>, input: LogTopic, output: LogTopic, deadLetters: LogTopic? = nil,
-        options: RunnerOptions, clock: any PSPFClock = SystemClock(), logger: Logger = Logger(label: "pspf.runner")
+        store: any CheckpointStore = InMemoryCheckpointStore(), options: RunnerOptions,
+        clock: any PSPFClock = SystemClock(), logger: Logger = Logger(label: "pspf.runner"),
+        dedup: DedupProvider? = nil
     ) {
         self.plan = plan
         self.input = input
         self.output = output
         self.deadLetters = deadLetters
+        self.store = store
         self.options = options
         self.clock = clock
         self.logger = logger
+        self.dedup = dedup
     }
 
-    /// Runs until the input is exhausted (``RunnerOptions/Mode-swift.enum/untilCaughtUp``) or
-    /// the task is cancelled (``RunnerOptions/Mode-swift.enum/continuous``), then drains the
-    /// output queue and returns the counters. Cancellation is a graceful stop, not an error:
-    /// what was processed is written and committed before `run` returns.
+    /// The last checkpoints committed by this runner (up to 100), oldest first.
+    public var recentCheckpoints: [CheckpointRecord] { history.all }
+
+    /// Each partition's next input offset as processed so far by the current (or last) run:
+    /// updated after every batch, ahead of what is checkpointed.
+    public var inputPositions: [Int: Int64] { positions.withLock { $0 } }
+
+    /// Asks the running ``run()`` for a checkpoint and waits until it is committed; the
+    /// checkpoint covers everything the partitions processed before the call. If `run()` is
+    /// still recovering, waits for it to start (so call it while `run()` runs or is about to).
+    /// Returns nil when the run fails or ends first (its final checkpoint then covers everything).
+    @discardableResult
+    public func checkpointNow() async -> CheckpointRecord? {
+        let control: CheckpointControl? = await withCheckedContinuation { continuation in
+            let now: CheckpointControl?? = active.withLock { run in
+                if let control = run.control { return .some(control) }
+                run.waiting.append(continuation)
+                return .none
+            }
+            if let now { continuation.resume(returning: now) }
+        }
+        guard let control else { return nil }
+        while !control.hasEnded {
+            let (id, isNew) = control.request()
+            // A request already in flight may have cut before the caller's data: wait, then ask again.
+            guard await control.waitCommitted(id) else { return nil }
+            if isNew { return history.all.last { $0.request == id } }
+        }
+        return nil
+    }
+
+    /// Recovers, then runs until the input is exhausted (``RunnerOptions/Mode-swift.enum/untilCaughtUp``)
+    /// or the task is cancelled (``RunnerOptions/Mode-swift.enum/continuous``), and commits a
+    /// final checkpoint. Cancellation is a graceful stop, not an error: what was processed is
+    /// written and checkpointed before `run` returns.
+    ///
+    /// - Throws: ``RecoveryError`` when the logs and the checkpoint cannot be reconciled safely,
+    ///   `StorageError`/`SQLiteError` from the store, `LogError` from the logs.
     public func run() async throws -> RunSummary {
-        try input.groups.register(group: options.group)
-        let queue = BoundedQueue<OutputBatch>(capacity: options.outputQueueBatches)
+        let control = CheckpointControl()
+        defer { activate(nil) }
         let partitions = options.partitions ?? Array(0..<input.partitionCount)
+        let outputs = [output] + (deadLetters.map { [$0] } ?? [])
+        let recovery = try await CheckpointRecovery(
+            descriptor: descriptor(), input: input, outputs: outputs, store: store, mode: options.recovery,
+            stateChunkCount: options.stateChunks, logger: logger
+        ).recover(partitions: partitions)
+        if input.groups.offsets(of: options.group) == nil {
+            try await input.commit(group: options.group, offsets: [:])  // protects the input from retention
+        }
+
         let stopOffsets: [Int: Int64]? =
             options.mode == .untilCaughtUp
             ? Dictionary(uniqueKeysWithValues: partitions.map { ($0, input.endOffset(partition: $0)) }) : nil
+        let backlog = partitions.reduce(Int64(0)) { total, p in
+            total + max(0, (stopOffsets?[p] ?? input.endOffset(partition: p)) - (recovery.startOffsets[p] ?? 0))
+        }
+        let label = options.recovery == .resume ? (recovery.summary.startedFresh ? "start" : "recovery") : "rebuild"
+        let progress = ReplayProgress(
+            total: backlog, threshold: options.replayProgressRecords, label: label, logger: logger)
+        // One line per start: where it resumed and how much is waiting.
+        logger.info(
+            "processing",
+            metadata: [
+                "pipeline": "\(plan.name)", "checkpoint": "\(recovery.summary.checkpointID ?? 0)",
+                "records_waiting": "\(backlog)",
+            ])
 
-        return try await withThrowingTaskGroup(of: RunSummary.self) { group in
-            group.addTask { try await self.writeOutputs(from: queue) }
+        activate(control)
+        let queue = BoundedQueue<PartitionMessage>(capacity: options.outputQueueBatches)
+        let commits = BoundedQueue<CommitJob>(capacity: 2)
+        let alignment = CheckpointAlignment(offsets: recovery.startOffsets)
+
+        var summary = RunSummary()
+        summary.recovery = recovery.summary
+        try await withThrowingTaskGroup(of: TaskOutcome.self) { group in
+            group.addTask {
+                .writer(try await self.writeOutputs(from: queue, to: commits, alignment: alignment, control: control))
+            }
+            group.addTask { .committer(try await self.commitCheckpoints(from: commits, control: control)) }
             for partition in partitions {
-                group.addTask { [stopOffset = stopOffsets?[partition]] in
-                    try await self.runPartition(partition, stopOffset: stopOffset, queue: queue)
+                let start = recovery.startOffsets[partition] ?? input.startOffset(partition: partition)
+                let rows = recovery.state[partition] ?? []
+                let stop = stopOffsets?[partition]
+                group.addTask {
+                    .partition(
+                        try await self.runPartition(
+                            partition, start: start, state: rows, stopOffset: stop, queue: queue, control: control,
+                            progress: progress))
                 }
             }
-            var summary = RunSummary()
+            if let interval = options.checkpointInterval {
+                group.addTask {
+                    await Self.requestCheckpoints(every: interval, control: control)
+                    return .ticker
+                }
+            }
             var partitionsLeft = partitions.count
             do {
-                while let part = try await group.next() {
-                    summary.merge(part)
-                    if !part.isWriter {
+                while let outcome = try await group.next() {
+                    switch outcome {
+                    case .partition(let part):
+                        summary.merge(part)
                         partitionsLeft -= 1
                         if partitionsLeft == 0 { queue.finish() }
+                    case .writer(let part):
+                        summary.merge(part)
+                    case .committer(let part):
+                        summary.merge(part)
+                        // Every checkpoint is committed: stop the ticker and release waiters.
+                        control.end()
+                        group.cancelAll()
+                    case .ticker:
+                        break
                     }
                 }
             } catch {
-                queue.finish()
+                // Unblock everything (senders waiting on a full queue, partitions waiting for an
+                // alignment) so the other tasks end; what was not committed is redone by the next start.
+                queue.cancel()
+                commits.cancel()
+                control.end()
                 group.cancelAll()
                 throw error
             }
-            return summary
-        }
-    }
-
-    // MARK: Partition task
-
-    private func runPartition(_ partition: Int, stopOffset: Int64?, queue: BoundedQueue<OutputBatch>) async throws
-        -> RunSummary
-    {
-        let reader = input.reader(partition: partition)
-        let start = input.groups.committedOffset(group: options.group, partition: partition)
-            ?? input.startOffset(partition: partition)
-        reader.seek(to: start)
-        let collector = PartitionCollector(pipeline: plan.name)
-        let context = OperatorContext(
-            partition: partition, clock: clock,
-            late: { [collector] event in collector.late(event) },
-            deadLetter: { [collector] event in collector.deadLetter(event) })
-        let instance = plan.instantiate(context: context) { [collector] result in collector.result(result) }
-        collector.captureLate = options.lateToDeadLetters && deadLetters != nil
-        collector.captureDeadLetters = deadLetters != nil
-
-        var nextOffset = start
-        var lastTick = clock.now()
-        // Cancellation is a graceful stop: hand over what was collected and return.
-        while !Task.isCancelled {
-            if let stopOffset, nextOffset >= stopOffset { break }
-            let limit = stopOffset.map { Int(min(Int64(options.batchRecords), $0 - nextOffset)) } ?? options.batchRecords
-            let read = try reader.read(maxRecords: limit) { record in
-                let view = InputRecord(
-                    key: record.key, payload: record.payload, topic: record.topic,
-                    eventTime: record.eventTime.map(Timestamp.init(milliseconds:)),
-                    appendTime: Timestamp(milliseconds: record.appendTime), partition: partition,
-                    offset: record.offset)
-                collector.current = view
-                instance.process(view)
-            }
-            collector.current = nil
-            nextOffset = read.nextOffset
-            let now = clock.now()
-            if read.records > 0 || now.milliseconds - lastTick.milliseconds >= options.tickMilliseconds {
-                instance.advanceProcessingTime(to: now)
-                lastTick = now
-            }
-            if collector.hasOutput || read.records > 0 {
-                try await queue.send(collector.take(partition: partition, nextOffset: nextOffset))
-            }
-            if read.records == 0 {
-                if stopOffset != nil { break }  // nothing more will come before the stop offset
-                do {
-                    try await waitForInput(partition: partition, from: nextOffset)
-                } catch is CancellationError {
-                    break
-                }
-            }
-        }
-        if options.finishAtEnd {
-            instance.finish()
-        }
-        try await queue.send(collector.take(partition: partition, nextOffset: nextOffset))
-        var summary = RunSummary()
-        summary.pipeline = instance.metrics
-        summary.nextOffsets[partition] = nextOffset
-        return summary
-    }
-
-    /// Waits for new input, but at most one tick, so processing time (idle timeouts) advances
-    /// while a partition is quiet.
-    private func waitForInput(partition: Int, from offset: Int64) async throws {
-        let input = self.input
-        let tick = Duration.milliseconds(options.tickMilliseconds)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await input.waitForRecords(partition: partition, from: offset) }
-            group.addTask { try await Task.sleep(for: tick) }
-            _ = try await group.next()
-            group.cancelAll()
-        }
-    }
-
-    // MARK: Output writer
-
-    private func writeOutputs(from queue: BoundedQueue<OutputBatch>) async throws -> RunSummary {
-        var summary = RunSummary()
-        summary.isWriter = true
-        while let batch = await queue.receive() {
-            if !batch.results.isEmpty {
-                try await output.appendDurably(batch.results)
-                summary.resultsWritten += batch.resultCount
-            }
-            if let deadLetters, !batch.deadLetters.isEmpty {
-                try await deadLetters.appendDurably(batch.deadLetters)
-                summary.deadLettersWritten += batch.deadLetterCount
-            }
-            try await input.commit(group: options.group, offsets: [batch.partition: batch.nextOffset])
         }
         return summary
     }
-}
 
-/// How a ``LocalRunner`` runs.
-public struct RunnerOptions: Sendable {
-    public enum Mode: Sendable, Equatable {
-        /// Process what the input holds when the run starts, then return.
-        case untilCaughtUp
-        /// Keep processing new input until the task is cancelled.
-        case continuous
+    /// Publishes the run's control (nil: no run) and resumes `checkpointNow()` callers waiting
+    /// for a run to start.
+    private func activate(_ control: CheckpointControl?) {
+        let waiting = active.withLock { run in
+            run.control = control
+            defer { run.waiting = [] }
+            return run.waiting
+        }
+        for continuation in waiting { continuation.resume(returning: control) }
     }
 
-    /// The consumer group whose committed offsets say where to start.
-    public var group: String
-    public var mode: Mode
-    /// At the end of a bounded run, fire every open window (a final watermark).
-    public var finishAtEnd: Bool
-    /// Input partitions to run; `nil` runs all.
-    public var partitions: [Int]?
-    /// Records read and processed per step.
-    public var batchRecords: Int
-    /// Output batches that may wait for the writer before partition tasks are slowed down.
-    public var outputQueueBatches: Int
-    /// How often processing time advances while input is quiet.
-    public var tickMilliseconds: Int64
-    /// Send late records to the dead-letter topic too (they are always counted).
-    public var lateToDeadLetters: Bool
-
-    public init(
-        group: String, mode: Mode = .untilCaughtUp, finishAtEnd: Bool = false, partitions: [Int]? = nil,
-        batchRecords: Int = 4096, outputQueueBatches: Int = 16,
-        tickMilliseconds: Int64 = 100, lateToDeadLetters: Bool = true
-    ) {
-        self.group = group
-        self.mode = mode
-        self.finishAtEnd = finishAtEnd
-        self.partitions = partitions
-        self.batchRecords = batchRecords
-        self.outputQueueBatches = outputQueueBatches
-        self.tickMilliseconds = tickMilliseconds
-        self.lateToDeadLetters = lateToDeadLetters
-    }
-}
-
-/// What a run did.
-public struct RunSummary: Sendable {
-    /// The pipeline counters, summed over partitions.
-    public var pipeline = PipelineMetrics()
-    public var resultsWritten = 0
-    public var deadLettersWritten = 0
-    /// Each partition's next input offset at the end of the run.
-    public var nextOffsets: [Int: Int64] = [:]
-    var isWriter = false
-
-    mutating func merge(_ other: RunSummary) {
-        pipeline.processed += other.pipeline.processed
-        pipeline.late += other.pipeline.late
-        pipeline.deadLettered += other.pipeline.deadLettered
-        pipeline.windowsOpen += other.pipeline.windowsOpen
-        pipeline.windowsEmitted += other.pipeline.windowsEmitted
-        resultsWritten += other.resultsWritten
-        deadLettersWritten += other.deadLettersWritten
-        nextOffsets.merge(other.nextOffsets) { $1 }
-    }
-}
-
-/// Encoded results and dead letters of one partition step, with the input position they cover.
-struct OutputBatch: Sendable {
-    var partition: Int
-    var nextOffset: Int64
-    var results: LogBatch
-    var resultCount: Int
-    var deadLetters: LogBatch
-    var deadLetterCount: Int
-}
-
-/// Collects what one pipeline instance emits during a step. Lives inside one partition task.
-final class PartitionCollector {
-    let pipeline: String
-    var current: InputRecord?
-    var captureLate = true
-    var captureDeadLetters = true
-    private var writer = JSONWriter(capacity: 512)
-    private var results = LogBatch(capacity: 64 << 10)
-    private var resultCount = 0
-    private var deadLetters = LogBatch(capacity: 4 << 10)
-    private var deadLetterCount = 0
-    private let pipelineBytes: [UInt8]
-
-    init(pipeline: String) {
-        self.pipeline = pipeline
-        pipelineBytes = Array(pipeline.utf8)
+    /// The pipeline's shape, as stored with its checkpoints.
+    func descriptor() -> PipelineDescriptor {
+        let probe = plan.instantiate(context: OperatorContext(partition: 0, clock: clock)) { _ in }
+        return PipelineDescriptor(
+            name: plan.name, inputTopic: input.name, inputPartitions: input.partitionCount,
+            codecVersion: BinaryStateCodec.formatVersion, operators: probe.operatorDescriptions)
     }
 
-    var hasOutput: Bool { resultCount > 0 || deadLetterCount > 0 }
-
-    func result<R: ResultEncodable>(_ result: R) {
-        writer.reset()
-        result.encode(into: &writer)
-        let key = result.partitionKey
-        var keyBytes = key
-        keyBytes.withUTF8 { key in
-            pipelineBytes.withUnsafeBytes { topic in
-                writer.bytes.withUnsafeBytes { payload in
-                    results.append(key: UnsafeRawBufferPointer(key), topic: topic, payload: payload)
-                }
+    /// Raises a request every `interval` after the previous one committed, until the run ends.
+    private static func requestCheckpoints(every interval: Duration, control: CheckpointControl) async {
+        while !Task.isCancelled && !control.hasEnded {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
             }
+            let (id, _) = control.request()
+            guard await control.waitCommitted(id) else { return }
         }
-        resultCount += 1
     }
+}
 
-    func late(_ event: LateEvent) {
-        guard captureLate, let record = current else { return }
-        let message =
-            "event time \(event.eventTime.milliseconds) is behind the watermark \(event.watermark.milliseconds) of key \(event.keyDescription): window [\(event.window.start.milliseconds), \(event.window.end.milliseconds)) already fired"
-        append(DeadLetterEnvelope(reason: "late", message: message, pipeline: pipeline, record: record))
-    }
-
-    func deadLetter(_ event: DeadLetterEvent) {
-        guard captureDeadLetters, let record = current else { return }
-        append(DeadLetterEnvelope(reason: event.reason.rawValue, message: event.message, pipeline: pipeline, record: record))
-    }
-
-    private func append(_ envelope: DeadLetterEnvelope) {
-        writer.reset()
-        envelope.encode(into: &writer)
-        envelope.key.withUnsafeBytes { key in
-            pipelineBytes.withUnsafeBytes { topic in
-                writer.bytes.withUnsafeBytes { payload in
-                    deadLetters.append(key: key, topic: topic, payload: payload, eventTime: nil)
-                }
-            }
-        }
-        deadLetterCount += 1
-    }
-
-    /// Hands over what was collected and starts empty batches.
-    func take(partition: Int, nextOffset: Int64) -> OutputBatch {
-        defer {
-            results = LogBatch(capacity: 64 << 10)
-            deadLetters = LogBatch(capacity: 4 << 10)
-            resultCount = 0
-            deadLetterCount = 0
-        }
-        return OutputBatch(
-            partition: partition, nextOffset: nextOffset, results: results, resultCount: resultCount,
-            deadLetters: deadLetters, deadLetterCount: deadLetterCount)
-    }
+/// What each child task of a run returns.
+enum TaskOutcome: Sendable {
+    case partition(RunSummary)
+    case writer(RunSummary)
+    case committer(RunSummary)
+    case ticker
 }

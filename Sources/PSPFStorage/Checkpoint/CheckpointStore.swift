@@ -39,6 +39,10 @@ public protocol CheckpointStore: Sendable {
     /// The latest checkpoint's record, or nil when none was committed.
     func latestCheckpoint() throws -> CheckpointInfo?
 
+    /// The records of the last `limit` checkpoints still kept (see
+    /// ``CheckpointStoreOptions/historyLimit``), oldest first.
+    func recentCheckpoints(limit: Int) throws -> [CheckpointInfo]
+
     /// Streams one pipeline partition's state entries in storage order, without collecting them.
     /// `body` runs while the store is held (on the SQLite store: on its database thread, with the
     /// caller blocked), so it must not call back into the store.
@@ -51,6 +55,9 @@ public struct CheckpointStoreOptions: Sendable {
     public var historyLimit: Int = 100
     /// Wall clock in ms since the Unix epoch, for ``CheckpointInfo/startedAtMs`` (inject for tests).
     public var wallClockMs: @Sendable () -> Int64 = WallClock.nowMs
+    /// Called inside the commit's transaction after the delta was applied, right before `COMMIT`.
+    /// A test seam: the runtime's fault points use it to crash the process inside a commit.
+    public var beforeCommit: (@Sendable () -> Void)?
 
     public init() {}
 }

@@ -84,6 +84,7 @@ public final class InMemoryCheckpointStore: CheckpointStore {
             if next.history.count > options.historyLimit {
                 next.history.removeFirst(next.history.count - options.historyLimit)
             }
+            options.beforeCommit?()
             contents = next
             return info
         }
@@ -138,6 +139,10 @@ public final class InMemoryCheckpointStore: CheckpointStore {
 
     public func latestCheckpoint() throws -> CheckpointInfo? {
         contents.withLock { $0.history.last }
+    }
+
+    public func recentCheckpoints(limit: Int) throws -> [CheckpointInfo] {
+        contents.withLock { Array($0.history.suffix(max(0, limit))) }
     }
 
     public func forEachStateEntry(pipeline: String, partition: Int, _ body: (StateEntry) throws -> Void) throws {

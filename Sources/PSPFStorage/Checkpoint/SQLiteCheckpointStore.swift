@@ -135,6 +135,17 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         try database.readSync { try Self.latestCheckpoint($0) }
     }
 
+    public func recentCheckpoints(limit: Int) throws -> [CheckpointInfo] {
+        try database.readSync { connection in
+            let statement = try connection.cachedStatement(SQL.selectRecentCheckpoints)
+            defer { try? statement.reset() }
+            try statement.bind(Int64(max(0, limit)), at: 1)
+            var infos: [CheckpointInfo] = []
+            while try statement.step() { infos.append(Self.checkpointInfo(statement)) }
+            return infos.reversed()
+        }
+    }
+
     public func forEachStateEntry(pipeline: String, partition: Int, _ body: (StateEntry) throws -> Void) throws {
         try database.readSync { connection in
             let statement = try connection.cachedStatement(SQL.selectPartitionState)
@@ -281,6 +292,7 @@ public final class SQLiteCheckpointStore: CheckpointStore {
             if id > Int64(options.historyLimit) {
                 try connection.execute(SQL.pruneCheckpoints, [.integer(id - Int64(options.historyLimit))])
             }
+            options.beforeCommit?()
             applied = clock.now
             return info
         }
@@ -370,7 +382,11 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         let statement = try connection.cachedStatement(SQL.selectLatestCheckpoint)
         defer { try? statement.reset() }
         guard try statement.step() else { return nil }
-        return CheckpointInfo(
+        return checkpointInfo(statement)
+    }
+
+    private static func checkpointInfo(_ statement: SQLiteStatement) -> CheckpointInfo {
+        CheckpointInfo(
             id: statement.int64(at: 0),
             startedAtMs: statement.int64(at: 1),
             finishedAtMs: statement.int64(at: 2),
@@ -454,6 +470,11 @@ private enum SQL {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
     static let pruneCheckpoints = "DELETE FROM checkpoint WHERE id <= ?"
+    static let selectRecentCheckpoints = """
+        SELECT id, started_ms, finished_ms, duration_us, bytes_written, state_upserts, state_deletes,
+            input_offsets, output_log_ends, sink_offsets, dedup_inserts, dedup_pruned
+        FROM checkpoint ORDER BY id DESC LIMIT ?
+        """
     static let selectLatestCheckpoint = """
         SELECT id, started_ms, finished_ms, duration_us, bytes_written, state_upserts, state_deletes,
             input_offsets, output_log_ends, sink_offsets, dedup_inserts, dedup_pruned

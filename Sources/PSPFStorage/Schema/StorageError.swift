@@ -21,6 +21,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let migrationFailed = Code("migrationFailed")
         /// A checkpoint delta was rejected before anything was written.
         public static let invalidDelta = Code("invalidDelta")
+        /// A state row cannot be read (an unknown chunk format, a damaged value).
+        public static let corruptState = Code("corruptState")
     }
 
     public var code: Code
