@@ -148,12 +148,14 @@ public struct Deduplication: Sendable, Hashable {
 }
 
 /// Backpressure at ingest: reading from the broker pauses when the input topic's disk usage
-/// reaches `pauseAtFraction` of its quota and resumes below `resumeBelowFraction`. Messages that
-/// still arrive while paused are appended as long as they fit under the quota itself.
+/// reaches `pauseAtFraction` of its quota and resumes at or below `resumeBelowFraction`.
+/// Messages that still arrive while paused are appended as long as they fit under the quota
+/// itself. (With a quota and no size retention, the log deletes consumed segments down to
+/// 90 % of the quota, hence the default resume threshold of 0.9.)
 public struct IngestBackpressure: Sendable, Hashable {
     /// Pause reading at this share of the input topic's disk quota.
     public var pauseAtFraction: Double = 0.95
-    /// Resume reading below this share.
+    /// Resume reading at or below this share.
     public var resumeBelowFraction: Double = 0.90
     /// How often a paused ingest asks the log to apply retention and checks the quota again.
     public var checkInterval: Duration = .milliseconds(250)
@@ -165,10 +167,10 @@ public struct IngestBackpressure: Sendable, Hashable {
     }
 
     func validate() throws(ConnectorError) {
-        guard resumeBelowFraction > 0, resumeBelowFraction <= pauseAtFraction, pauseAtFraction <= 1 else {
+        guard resumeBelowFraction > 0, resumeBelowFraction < pauseAtFraction, pauseAtFraction <= 1 else {
             throw ConnectorError(
                 .invalidConfiguration,
-                "ingest: backpressure needs 0 < resumeBelowFraction ≤ pauseAtFraction ≤ 1, got \(resumeBelowFraction) and \(pauseAtFraction)")
+                "ingest: backpressure needs 0 < resumeBelowFraction < pauseAtFraction ≤ 1, got \(resumeBelowFraction) and \(pauseAtFraction)")
         }
         guard checkInterval > .zero else {
             throw ConnectorError(.invalidConfiguration, "ingest: backpressure checkInterval must be positive")

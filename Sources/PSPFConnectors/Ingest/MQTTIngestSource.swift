@@ -53,7 +53,8 @@ public final class MQTTIngestSource: Sendable {
 
     /// Connects (throwing the first attempt's error), subscribes, then watches backpressure
     /// until the task is cancelled, and disconnects gracefully: the batch being read is
-    /// completed (flushed and acknowledged) before DISCONNECT. Reconnects after a connection
+    /// completed (flushed and acknowledged) before DISCONNECT, and everything appended is
+    /// durable when `run` returns. Reconnects after a connection
     /// loss happen in the background (see `docs/mqtt.md`).
     ///
     /// - Parameter onSubscribed: called once the broker acknowledged the subscriptions.
@@ -82,5 +83,8 @@ public final class MQTTIngestSource: Sendable {
             await handler.checkBackpressure()
         }
         await client.disconnect()
+        // QoS 0 batches are not flushed per batch: make everything appended durable now.
+        try await handler.input.flush()
+        try await handler.deadLetters.flush()
     }
 }

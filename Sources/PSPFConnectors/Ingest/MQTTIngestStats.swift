@@ -84,7 +84,7 @@ struct BackpressureGate {
             paused = true
             return .pause
         }
-        if paused, !rejected, fraction < resumeBelow {
+        if paused, !rejected, fraction <= resumeBelow {
             paused = false
             return .resume
         }
