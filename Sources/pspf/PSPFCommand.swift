@@ -13,6 +13,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure this machine; prints one JSON object per result line.",
-        subcommands: [BenchLogCommand.self, BenchEngineCommand.self]
+        subcommands: [BenchLogCommand.self, BenchEngineCommand.self, BenchIngestCommand.self]
     )
 }

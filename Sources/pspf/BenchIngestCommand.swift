@@ -1,0 +1,243 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PSPFConnectors
+import PSPFJSON
+import PSPFLog
+import PSPFMQTT
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `pspf bench ingest`: MQTT ingest throughput on this machine. Starts its own mosquitto on a
+/// free loopback port, publishes with an in-process MQTTClient, and measures (a) the ceiling, a
+/// C-speed counting subscriber (`mosquitto_sub -C N`), and (b) the durable ingest into the log,
+/// at QoS 0 and QoS 1 (QoS 1: durable before PUBACK, group commit). Build with `-c release`.
+struct BenchIngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Benchmark MQTT ingest (mosquitto_sub ceiling vs durable pspf ingest) at QoS 0 and 1.")
+
+    @Option(help: "Messages per run.") var messages = 500_000
+    @Option(help: "Payload bytes per message (JSON padded to this size).") var payloadBytes = 100
+    @Option(help: "Devices (topics sensors-like bench/<device>/reading).") var devices = 1_000
+    @Option(help: "Comma-separated runs: publish, ceiling, ingest.") var runs = "publish,ceiling,ingest"
+    @Option(help: "Comma-separated QoS levels.") var qos = "0,1"
+    @Option(help: "Input topic partitions.") var partitions = 4
+    @Option(help: "Group commit interval in ms.") var fsyncIntervalMs = 1
+    @Option(help: "The broker's max_inflight_messages (unacknowledged QoS 1 messages per client).") var brokerInflight = 1_000
+    @Option(help: "The publisher's in-flight window.") var publisherWindow = 4_096
+    @Option(help: "Largest batch between two flushes (the client's maxMessagesPerReadPhase).") var batch = 1_024
+    @Option(help: "De-duplication: key-ts or none.") var dedup = "key-ts"
+    @Option(help: "Repetitions of each measurement (the best is reported).") var repetitions = 1
+    @Option(help: "Parent directory for the benchmark log.") var dir = NSTemporaryDirectory()
+
+    func run() async throws {
+        var logger = Logger(label: "pspf.bench.ingest")
+        logger.logLevel = .warning
+        let levels = try qos.split(separator: ",").map { text -> MQTTQoS in
+            guard let value = Int32(text.trimmingCharacters(in: .whitespaces)), let level = MQTTQoS(rawValue: value), level != .exactlyOnce
+            else { throw ValidationError("--qos takes 0 and/or 1") }
+            return level
+        }
+        let selected = Set(runs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let workload = IngestWorkload(messages: messages, payloadBytes: payloadBytes, devices: devices)
+
+        let broker = try BenchBroker.start(inflight: brokerInflight)
+        defer { broker.stop() }
+        for level in levels {
+            var ceiling: Double?
+            if selected.contains("publish") {
+                var best = 0.0
+                for _ in 0..<repetitions { best = max(best, try await publishOnly(broker, workload, level, logger)) }
+                report("ingest.publish_only", best, level, workload, [("subscriber", "none")])
+            }
+            if selected.contains("ceiling") {
+                var best = 0.0
+                for _ in 0..<repetitions { best = max(best, try await mosquittoSub(broker, workload, level, logger)) }
+                ceiling = best
+                report("ingest.ceiling", best, level, workload, [("subscriber", "mosquitto_sub -C N (counting, no output)")])
+            }
+            if selected.contains("ingest") {
+                var best: (rate: Double, stats: MQTTIngestStats, topic: TopicStats)?
+                for _ in 0..<repetitions {
+                    let result = try await pspfIngest(broker, workload, level, logger)
+                    if best == nil || result.rate > best!.rate { best = result }
+                }
+                guard let best else { continue }
+                var extra: [(String, String)] = [
+                    ("subscriber", "pspf durable ingest"), ("fsync", "interval(\(fsyncIntervalMs)ms)"),
+                    ("durable_before_ack", level == .atMostOnce ? "n/a (QoS 0)" : "yes"),
+                    ("partitions", "\(partitions)"), ("dedup", dedup),
+                    ("batches", "\(best.stats.readPhases)"),
+                    ("avg_batch", String(format: "%.1f", Double(best.stats.received) / Double(max(1, best.stats.readPhases)))),
+                    ("flushes", "\(best.stats.flushes)"), ("fsyncs", "\(best.topic.fsyncs)"), ("writes", "\(best.topic.writes)"),
+                ]
+                if let ceiling { extra.append(("ratio_to_ceiling", String(format: "%.3f", best.rate / ceiling))) }
+                report("ingest.pspf", best.rate, level, workload, extra)
+            }
+        }
+    }
+
+    private func report(
+        _ name: String, _ rate: Double, _ qos: MQTTQoS, _ workload: IngestWorkload, _ extra: [(String, String)]
+    ) {
+        BenchResult(
+            name: name, value: rate, unit: "msgs/s",
+            parameters: [
+                ("qos", "\(qos.rawValue)"), ("messages", "\(workload.messages)"), ("payload_bytes", "\(workload.payloadBytes)"),
+                ("broker_inflight", "\(brokerInflight)"), ("publisher_window", "\(publisherWindow)"),
+            ] + extra
+        ).printLine()
+    }
+
+    private func publisherClient(_ broker: BenchBroker, _ logger: Logger) async throws -> WindowedPublisher {
+        var configuration = MQTTClientConfiguration(host: "127.0.0.1", port: broker.port)
+        configuration.clientID = "bench-publisher-\(UInt32.random(in: 0...UInt32.max))"
+        configuration.maxInflightPublishes = publisherWindow
+        let client = try MQTTClient(configuration: configuration, logger: logger)
+        try await client.connect()
+        return WindowedPublisher(client: client)
+    }
+
+    /// Publishes the whole workload; returns when every publish completed (QoS 1: acknowledged).
+    private func publish(_ publisher: WindowedPublisher, _ workload: IngestWorkload, _ qos: MQTTQoS) async throws {
+        for index in 0..<workload.messages {
+            try await publisher.publish(topic: workload.topic(index), payload: workload.payloads[index], qos: qos)
+        }
+        await publisher.drain()
+        let failures = publisher.failures
+        if let first = failures.first { throw BenchError("\(failures.count) publishes failed, first: \(first)") }
+    }
+
+    /// The publisher alone (nobody subscribed): what the in-process publisher and broker manage.
+    private func publishOnly(_ broker: BenchBroker, _ workload: IngestWorkload, _ qos: MQTTQoS, _ logger: Logger) async throws -> Double {
+        let publisher = try await publisherClient(broker, logger)
+        let start = ContinuousClock.now
+        try await publish(publisher, workload, qos)
+        let seconds = (ContinuousClock.now - start).seconds
+        await publisher.client.disconnect()
+        return Double(workload.messages) / seconds
+    }
+
+    /// `mosquitto_sub -C N` counting the messages (no output), from the first publish to its exit.
+    private func mosquittoSub(_ broker: BenchBroker, _ workload: IngestWorkload, _ qos: MQTTQoS, _ logger: Logger) async throws -> Double {
+        let clientID = "bench-ceiling-\(UInt32.random(in: 0...UInt32.max))"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
+        process.arguments = [
+            "-h", "127.0.0.1", "-p", "\(broker.port)", "-i", clientID, "-t", "bench/+/reading", "-q", "\(qos.rawValue)",
+            "-C", "\(workload.messages)", "-F", "", "-N", "-V", "5",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try spawnWithEmptySignalMask(process)
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        try broker.waitForSubscription(clientID: clientID)
+        let publisher = try await publisherClient(broker, logger)
+        let start = ContinuousClock.now
+        try await publish(publisher, workload, qos)
+        let finished = await Task.detached { exited.wait(timeout: .now() + 120) == .success }.value
+        let seconds = (ContinuousClock.now - start).seconds
+        await publisher.client.disconnect()
+        guard finished else { throw BenchError("mosquitto_sub did not receive \(workload.messages) messages within 120 s") }
+        return Double(workload.messages) / seconds
+    }
+
+    /// The durable ingest, in process: from the first publish until every message is appended
+    /// and durable.
+    private func pspfIngest(
+        _ broker: BenchBroker, _ workload: IngestWorkload, _ qos: MQTTQoS, _ logger: Logger
+    ) async throws -> (rate: Double, stats: MQTTIngestStats, topic: TopicStats) {
+        let directory = (dir as NSString).appendingPathComponent("pspf-bench-ingest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #if canImport(Glibc)
+        Glibc.sync()
+        #endif
+        let log = try PartitionedLog(directory: directory, logger: logger)
+        defer { try? log.close() }
+        let input = try log.topic(
+            "input", config: TopicConfig(partitions: partitions, segmentBytes: 256 << 20, fsync: .interval(milliseconds: fsyncIntervalMs)))
+        let deadLetters = try log.topic("dead-letters", config: TopicConfig(partitions: 1))
+        var ingest = MQTTIngestConfiguration(topicFilters: ["bench/+/reading"], qos: qos, key: .topicSegment(1))
+        ingest.eventTime = EventTimeField("ts")
+        ingest.deduplication = dedup == "none" ? .disabled : Deduplication()
+        var client = MQTTClientConfiguration(host: "127.0.0.1", port: broker.port)
+        client.clientID = "bench-ingest-\(UInt32.random(in: 0...UInt32.max))"
+        client.cleanSession = false
+        client.maxMessagesPerReadPhase = batch
+        let source = try MQTTIngestSource(client: client, ingest: ingest, input: input, deadLetters: deadLetters, logger: logger)
+        let target = Int64(workload.messages)
+        let done = DispatchSemaphore(value: 0)
+        let finished = Mutex<ContinuousClock.Instant?>(nil)
+        source.handler.observe { [weak handler = source.handler] event in
+            guard case .batchCompleted = event, let handler, handler.stats.appended >= target else { return }
+            let first = finished.withLock { instant -> Bool in
+                if instant != nil { return false }
+                instant = .now
+                return true
+            }
+            if first { done.signal() }
+        }
+        let subscribed = DispatchSemaphore(value: 0)
+        let running = Task { try await source.run { subscribed.signal() } }
+        guard await Task.detached(operation: { subscribed.wait(timeout: .now() + 10) == .success }).value else {
+            running.cancel()
+            throw BenchError("the ingest did not subscribe")
+        }
+        let publisher = try await publisherClient(broker, logger)
+        let start = ContinuousClock.now
+        try await publish(publisher, workload, qos)
+        let complete = await Task.detached { done.wait(timeout: .now() + 120) == .success }.value
+        // QoS 0 is not flushed per batch: include making everything durable.
+        try await input.flush()
+        let end = max(finished.withLock { $0 } ?? .now, .now)
+        await publisher.client.disconnect()
+        running.cancel()
+        _ = try? await running.value
+        let stats = source.stats
+        guard complete else {
+            throw BenchError("the ingest appended \(stats.appended) of \(workload.messages) messages within 120 s (received \(stats.received))")
+        }
+        return (Double(workload.messages) / (end - start).seconds, stats, input.stats)
+    }
+}
+
+/// Pre-generated messages: topic `bench/<device>/reading`, payload a JSON reading with a unique
+/// (device, ts) padded to `payloadBytes`.
+struct IngestWorkload: Sendable {
+    let messages: Int
+    let payloadBytes: Int
+    let devices: Int
+    let topics: [String]
+    let payloads: [[UInt8]]
+
+    init(messages: Int, payloadBytes: Int, devices: Int) {
+        self.messages = messages
+        self.payloadBytes = payloadBytes
+        self.devices = devices
+        topics = (0..<devices).map { "bench/dev-\(String(repeating: "0", count: max(0, 4 - String($0).count)))\($0)/reading" }
+        var payloads: [[UInt8]] = []
+        payloads.reserveCapacity(messages)
+        var writer = JSONWriter(capacity: payloadBytes + 64)
+        for index in 0..<messages {
+            let device = index % devices
+            writer.reset()
+            writer.beginObject()
+            writer.key("device"); writer.string("dev-\(device)")
+            writer.key("ts"); writer.number(Int64(1_732_406_400_000) + Int64(index / devices) * 1000)
+            writer.key("temp"); writer.number(Double(18 + index % 10) + 0.25)
+            let padding = max(0, payloadBytes - writer.bytes.count - 10)
+            writer.key("pad"); writer.string(String(repeating: "x", count: padding))
+            writer.endObject()
+            payloads.append(writer.bytes)
+        }
+        self.payloads = payloads
+    }
+
+    func topic(_ index: Int) -> String { topics[index % devices] }
+}
