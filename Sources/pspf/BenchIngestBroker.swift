@@ -76,6 +76,17 @@ final class BenchBroker: @unchecked Sendable {
         throw BenchError("\(clientID) did not subscribe within \(timeout) s")
     }
 
+    /// CPU seconds the broker has used so far (user + system, from /proc/PID/stat).
+    var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state(0) ppid ... utime is field 14 of the line, i.e. index 11 here.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// SIGTERM to the broker's PID, wait, remove the directory.
     func stop() {
         if process.isRunning {
@@ -83,6 +94,36 @@ final class BenchBroker: @unchecked Sendable {
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// CPU seconds (user + system) of this process and of its reaped children.
+func processCPUSeconds() -> (own: Double, children: Double) {
+    func seconds(_ who: __rusage_who) -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(who.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+    return (seconds(RUSAGE_SELF), seconds(RUSAGE_CHILDREN))
+}
+
+/// CPU used during a measurement, in microseconds per message.
+struct CPUSample {
+    var own: Double
+    var children: Double
+    var broker: Double
+
+    static func now(_ broker: BenchBroker) -> CPUSample {
+        let (own, children) = processCPUSeconds()
+        return CPUSample(own: own, children: children, broker: broker.cpuSeconds)
+    }
+
+    func perMessage(since start: CPUSample, messages: Int) -> [(String, String)] {
+        func us(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1e6 / Double(messages)) }
+        var result = [("cpu_us_per_msg_pspf_process", us(own - start.own)), ("cpu_us_per_msg_broker", us(broker - start.broker))]
+        if children > start.children { result.append(("cpu_us_per_msg_mosquitto_sub", us(children - start.children))) }
+        return result
     }
 }
 
