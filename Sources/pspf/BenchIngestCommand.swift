@@ -31,6 +31,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
     @Option(help: "The publisher's in-flight window (libmosquitto walks its out-queue per PUBACK, so larger windows cost CPU).") var publisherWindow = 512
     @Option(help: "Largest batch between two flushes (the client's maxMessagesPerReadPhase).") var batch = 1_024
     @Option(help: "De-duplication: key-ts or none.") var dedup = "key-ts"
+    @Option(help: "MQTT version of the ingest client: 5 or 3.1.1.") var mqttVersion = "5"
     @Option(help: "Repetitions of each measurement (the best is reported, with the median).") var repetitions = 3
     @Option(help: "Parent directory for the benchmark log.") var dir = NSTemporaryDirectory()
 
@@ -73,7 +74,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
                 var extra: [(String, String)] = [
                     ("subscriber", "pspf durable ingest"), ("fsync", "interval(\(fsyncIntervalMs)ms)"),
                     ("durable_before_ack", level == .atMostOnce ? "n/a (QoS 0)" : "yes"),
-                    ("partitions", "\(partitions)"), ("dedup", dedup),
+                    ("partitions", "\(partitions)"), ("dedup", dedup), ("mqtt", mqttVersion),
                     ("batches", "\(best.stats.readPhases)"),
                     ("avg_batch", String(format: "%.1f", Double(best.stats.received) / Double(max(1, best.stats.readPhases)))),
                     ("flushes", "\(best.stats.flushes)"), ("fsyncs", "\(best.topic.fsyncs)"), ("writes", "\(best.topic.writes)"),
@@ -237,6 +238,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
         client.clientID = "bench-ingest-\(UInt32.random(in: 0...UInt32.max))"
         client.cleanSession = false
         client.maxMessagesPerReadPhase = batch
+        client.protocolVersion = mqttVersion == "5" ? .v5 : .v311
         let source = try MQTTIngestSource(client: client, ingest: ingest, input: input, deadLetters: deadLetters, logger: logger)
         let target = Int64(workload.messages)
         let done = DispatchSemaphore(value: 0)
