@@ -32,9 +32,16 @@ final class WakeSignal: Sendable {
     }
 
     /// Called by the loop after poll(2), before it looks at the shared state.
+    ///
+    /// Reads the eventfd first and only then clears `pending`: the other order loses a wake-up
+    /// when a `signal()` lands between the two steps (its write is consumed by the read, yet
+    /// `pending` stays set, so every later signal skips its write and the loop sleeps in poll(2)
+    /// until its 1 s housekeeping timeout with work queued). A signal that finds `pending` still
+    /// set here published its work before the reset, so the loop's next look at the shared
+    /// state sees it.
     func drain() {
-        _ = pending.exchange(false, ordering: .acquiringAndReleasing)
         var value: UInt64 = 0
         _ = read(fd, &value, MemoryLayout<UInt64>.size)
+        pending.store(false, ordering: .releasing)
     }
 }

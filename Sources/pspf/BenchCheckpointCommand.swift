@@ -85,11 +85,11 @@ struct BenchCheckpointCommand: AsyncParsableCommand {
                         group: "bench-\(run)-\(mode)", checkpointInterval: mode == "1s" ? .seconds(1) : nil,
                         stateChunks: stateChunks),
                     logger: logger)
-                let cpuBefore = processCPUSeconds()
+                let cpuBefore = processCPUSeconds().own
                 let began = ContinuousClock.now
                 let summary = try await runner.run()
                 let elapsed = (ContinuousClock.now - began).seconds
-                let cpu = processCPUSeconds() - cpuBefore
+                let cpu = processCPUSeconds().own - cpuBefore
                 precondition(summary.recordsRead == Int64(total), "read \(summary.recordsRead) of \(total)")
                 rates[mode, default: []].append(Double(total) / elapsed)
                 cpuPerRecord[mode, default: []].append(cpu / Double(total) * 1e9)
@@ -352,10 +352,3 @@ extension Duration {
     fileprivate var ms: Double { seconds * 1000 }
 }
 
-/// User + system CPU time of this process so far (all threads), in seconds.
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
-        + Double(usage.ru_stime.tv_usec) / 1e6
-}

@@ -6,8 +6,9 @@ struct PSPFCommand: AsyncParsableCommand {
         commandName: "pspf",
         abstract: "PSPF: a stream-processing daemon for MQTT edge gateways.",
         subcommands: [
-            DemoCommand.self, ProcessCommand.self, ProcessSimulateLogCommand.self, LogCommand.self,
-            DeadLetterCommand.self, StateCommand.self, BenchCommand.self,
+            DemoCommand.self, IngestCommand.self, ProcessCommand.self, ProcessSimulateLogCommand.self,
+            SimulateCommand.self, PublishCommand.self, LogCommand.self, DeadLetterCommand.self, StateCommand.self,
+            BenchCommand.self,
         ]
     )
 }
@@ -16,6 +17,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure this machine; prints one JSON object per result line.",
-        subcommands: [BenchLogCommand.self, BenchEngineCommand.self, BenchCheckpointCommand.self]
+        subcommands: [BenchLogCommand.self, BenchEngineCommand.self, BenchIngestCommand.self, BenchCheckpointCommand.self]
     )
 }
