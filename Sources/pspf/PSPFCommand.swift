@@ -5,7 +5,7 @@ struct PSPFCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pspf",
         abstract: "PSPF: a stream-processing daemon for MQTT edge gateways.",
-        subcommands: [DemoCommand.self, LogCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, LogCommand.self, BenchCommand.self, ValidateCommand.self]
     )
 }
 
