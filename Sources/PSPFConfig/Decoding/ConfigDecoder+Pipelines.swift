@@ -3,7 +3,8 @@ import PSPFJSON
 extension ConfigDecoder {
     func decodePipeline(_ name: String, _ m: MappingReader, _ path: String) -> PipelineConfig? {
         let source = m.string("source", required: true, hint: "name one of the sources")
-        let key = m.value("key").flatMap { decodeKey($0, m.keyPath("key")) }
+        // An invalid key (reported) becomes a placeholder, so "window without key" is not reported too.
+        let key = m.value("key").map { decodeKey($0, m.keyPath("key")) ?? .topic }
         let time = decodeTime(m)
         var untyped: [JSONFieldPath] = []
         let schema = m.mapping("schema", what: "the schema (field: type)").map { decodeSchema($0, untyped: &untyped) }
