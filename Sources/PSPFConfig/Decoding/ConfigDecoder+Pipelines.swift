@@ -89,6 +89,7 @@ extension ConfigDecoder {
         let path = m.keyPath("timestamp")
         if let scalar = node.scalar {
             if scalar.text == "processing_time" { return .processingTime }
+            if scalar.isInvalid { return nil }
             diagnostics.error(
                 .invalidValue, path, "invalid timestamp '\(scalar.text)'",
                 hint: Suggestions.didYouMean(scalar.text, in: ["processing_time"]) ?? hint, node: node)

@@ -85,7 +85,7 @@ struct ConfigDecoder {
     func decodeKey(_ node: ConfigNode, _ path: String) -> KeySelector? {
         diagnostics.register(path, node)
         if let scalar = node.scalar, !scalar.isNull {
-            return .field(JSONFieldPath(scalar.text))
+            return scalar.isInvalid ? nil : .field(JSONFieldPath(scalar.text))
         }
         guard let m = reader.mapping(node, path, what: "a key (a field name, {field: …} or {topic_segment: N})") else {
             return nil

@@ -20,6 +20,7 @@ struct ConfigReader {
             diagnostics.error(.wrongType, path, "expected \(expected), found null", node: node)
             return nil
         }
+        if scalar.isInvalid { return nil }  // its ${VAR} failed; reported once, where it is
         return scalar
     }
 

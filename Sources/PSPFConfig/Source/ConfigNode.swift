@@ -20,6 +20,8 @@ final class ConfigNode {
         var isQuoted: Bool
         /// Maps offsets in `text` back to offsets in `raw`.
         var interpolation: InterpolationMap
+        /// Interpolation failed (reported): the value is unusable and not checked further.
+        var isInvalid = false
     }
 
     let kind: Kind

@@ -51,12 +51,14 @@ enum YAMLReader {
             let literalNull = !quoted && ["", "~", "null", "Null", "NULL"].contains(raw)
             var text = raw
             var map = InterpolationMap()
+            var failed = false
             if interpolate && !literalNull {
                 switch Interpolation.apply(raw, variables: variables) {
                 case .success(let (value, offsets)):
                     text = value
                     map = offsets
                 case .failure(let failure):
+                    failed = true
                     let node = ConfigNode(
                         .scalar(ConfigNode.Scalar(text: raw, raw: raw, isNull: false, isQuoted: quoted, interpolation: map)),
                         at: location)
@@ -66,7 +68,9 @@ enum YAMLReader {
                 }
             }
             let isNull = literalNull || (!quoted && text.isEmpty)
-            return ConfigNode.Scalar(text: text, raw: raw, isNull: isNull, isQuoted: quoted, interpolation: map)
+            var result = ConfigNode.Scalar(text: text, raw: raw, isNull: isNull, isQuoted: quoted, interpolation: map)
+            result.isInvalid = failed
+            return result
         }
 
         private func entries(of mapping: Node.Mapping, at location: SourceLocation) -> [(key: ConfigNode, value: ConfigNode)] {
