@@ -80,7 +80,7 @@ public struct PipelineBuilder: Sendable {
         if case .eventTime(let ts) = pipeline.time { timestamp = (layout.timestampField!, ts.format) }
         let program = RowProgram(
             extractor: JSONFieldExtractor(fields: layout.fields), fields: layout.fields, fieldSlots: layout.fieldSlots,
-            fieldTypes: layout.fieldTypes, schemaChecks: layout.schemaChecks, key: key, keyFieldIndex: layout.keyField,
+            fieldDecodings: layout.fieldTypes.map(FieldDecoding.init), schemaChecks: layout.schemaChecks, key: key, keyFieldIndex: layout.keyField,
             timestamp: timestamp,
             computed: layout.computed.map {
                 RowProgram.Computed(slot: $0.slot, evaluate: ExpressionCompiler.compile($0.expression, slot: slot))
@@ -134,13 +134,14 @@ public struct PipelineBuilder: Sendable {
             case let .percentile(q, accuracy): .percentile(q, relativeAccuracy: accuracy)
             }
         guard let slot = c.slot else { return DynamicColumn(name: c.config.name, function: function, reader: .none) }
+        // Non-capturing readers by slot: no closure context to retain per record.
         let reader: DynamicColumn<ConfigRow>.Reader
         switch c.config.function {
         case .first, .last, .count:
-            reader = .value { row in row.values[slot].aggregateValue }
+            reader = .valueAt(slot) { row, slot in row.values[slot].aggregateValue }
         default:
             if c.integral {
-                reader = .integer { row in
+                reader = .integerAt(slot) { row, slot in
                     switch row.values[slot] {
                     case .integer(let v): v
                     case .number(let v): v.isFinite ? Int64(exactly: v.rounded(.towardZero)) : nil
@@ -148,7 +149,7 @@ public struct PipelineBuilder: Sendable {
                     }
                 }
             } else {
-                reader = .number { row in row.values[slot].number }
+                reader = .numberAt(slot) { row, slot in row.values[slot].number }
             }
         }
         return DynamicColumn(name: c.config.name, function: function, reader: reader)

@@ -18,26 +18,25 @@ struct RowDecoder {
     }
 
     mutating func decode(_ record: InputRecord) throws -> ConfigRow? {
-        let p = program
-        guard record.payload.count <= p.maxPayloadBytes else {
+        guard record.payload.count <= program.maxPayloadBytes else {
             throw DeadLetterError(
-                .oversized, "payload of \(record.payload.count) bytes exceeds the limit of \(p.maxPayloadBytes)")
+                .oversized, "payload of \(record.payload.count) bytes exceeds the limit of \(program.maxPayloadBytes)")
         }
         do throws(JSONError) {
-            try p.extractor.extract(from: record.payload, into: &values)
+            try program.extractor.extract(from: record.payload, into: &values)
         } catch {
             throw DeadLetterError(.malformedInput, error.message)
         }
 
         // Key.
-        switch p.key {
+        switch program.key {
         case .field(let i): row.key = try keyString(field: i)
         case .topicSegment(let n): row.key = try Self.topicSegment(record.topic, n)
         case .topic: row.key = record.topicString
         }
 
         // Event time.
-        if let (i, format) = p.timestamp {
+        if let (i, format) = program.timestamp {
             guard let ms = values.timestampMilliseconds(at: i, format: format) else {
                 throw timestampError(field: i, format: format)
             }
@@ -47,26 +46,28 @@ struct RowDecoder {
         }
 
         // Schema, in declaration order, then every field into its slot.
-        for i in p.schemaChecks {
-            try check(field: i, p.fieldTypes[i]!)
+        for i in program.schemaChecks {
+            try check(field: i, program.fieldDecodings[i])
         }
-        for i in 0..<p.fieldSlots.count {
+        for i in 0..<program.fieldSlots.count {
             let value: RowValue
-            if i == p.keyFieldIndex, values.kind(at: i) == .string {
+            if i == program.keyFieldIndex, values.kind(at: i) == .string {
                 value = .string(row.key)  // shares the key's storage
             } else {
-                value = convert(field: i, p.fieldTypes[i])
+                value = convert(field: i, program.fieldDecodings[i])
             }
-            row.values[p.fieldSlots[i]] = value
+            row.values[program.fieldSlots[i]] = value
         }
 
         // Computed fields, with the filter as soon as what it needs is computed.
-        for (k, computed) in p.computed.enumerated() {
-            if k == p.filterAfter, let filter = p.filter, !filter(row).isTrue { return nil }
-            let value = computed.evaluate(row)
-            row.values[computed.slot] = value
+        for k in 0..<program.computed.count {
+            if k == program.filterAfter, let filter = program.filter, !filter(row).isTrue { return nil }
+            let value = program.computed[k].evaluate(row)
+            row.values[program.computed[k].slot] = value
         }
-        if p.filterAfter >= p.computed.count, let filter = p.filter, !filter(row).isTrue { return nil }
+        if program.filterAfter >= program.computed.count, let filter = program.filter, !filter(row).isTrue {
+            return nil
+        }
         return row
     }
 
@@ -127,11 +128,11 @@ struct RowDecoder {
         }
     }
 
-    private func check(field i: Int, _ declared: SchemaField) throws {
+    private func check(field i: Int, _ declared: FieldDecoding) throws {
         let kind = values.kind(at: i)
-        let name = program.fields[i]
         if kind == .missing || kind == .null {
             if declared.optional { return }
+            let name = program.fields[i]
             if kind == .missing { throw DeadLetterError(.schemaViolation, "required field '\(name)' is missing") }
             throw DeadLetterError(.schemaViolation, "field '\(name)' must be \(Self.article(declared.type)), found null")
         }
@@ -141,37 +142,64 @@ struct RowDecoder {
             case .integer: values.int64(at: i) != nil
             case .string: kind == .string
             case .boolean: kind == .bool
+            case .dynamic: true
             }
         if !ok {
             let found =
                 declared.type == .integer && kind == .number
                 ? "\(String(decoding: values.bytes(at: i), as: UTF8.self))" : "\(kind)"
             throw DeadLetterError(
-                .schemaViolation, "field '\(name)' must be \(Self.article(declared.type)), found \(found)")
+                .schemaViolation, "field '\(program.fields[i])' must be \(Self.article(declared.type)), found \(found)")
         }
     }
 
-    private static func article(_ type: SchemaField.FieldType) -> String {
+    private static func article(_ type: FieldDecoding.Kind) -> String {
         switch type {
         case .number: "a number"
         case .integer: "an integer"
         case .string: "a string"
         case .boolean: "a boolean"
+        case .dynamic: "a value"
         }
     }
 
     @inline(__always)
-    private func convert(field i: Int, _ declared: SchemaField?) -> RowValue {
+    private func convert(field i: Int, _ declared: FieldDecoding) -> RowValue {
         let value = values[i]
         switch value.kind {
         case .missing, .null: return .null
         case .number:
-            if declared?.type == .integer, let v = value.int64Value { return .integer(v) }
+            if declared.type == .integer, let v = value.int64Value { return .integer(v) }
             return .number(value.doubleValue!)
         case .string: return values.string(at: i).map(RowValue.string) ?? .null
         case .bool: return .bool(value.boolValue!)
         case .object, .array: return .composite
         }
+    }
+}
+
+/// How a payload field is checked and decoded: its schema type, or `dynamic` without one.
+struct FieldDecoding: Sendable, Hashable {
+    enum Kind: Sendable, Hashable {
+        case dynamic, number, integer, string, boolean
+    }
+    var type: Kind
+    var optional: Bool
+
+    init(_ field: SchemaField?) {
+        guard let field else {
+            self.type = .dynamic
+            self.optional = true
+            return
+        }
+        self.type =
+            switch field.type {
+            case .number: .number
+            case .integer: .integer
+            case .string: .string
+            case .boolean: .boolean
+            }
+        self.optional = field.optional
     }
 }
 
@@ -191,7 +219,8 @@ struct RowProgram: Sendable {
     var extractor: JSONFieldExtractor
     var fields: [JSONFieldPath]
     var fieldSlots: [Int]
-    var fieldTypes: [SchemaField?]
+    /// How each field is decoded (trivial values: no reference counting per record).
+    var fieldDecodings: [FieldDecoding]
     var schemaChecks: [Int]
     var key: Key
     var keyFieldIndex: Int?
