@@ -6,9 +6,9 @@ struct PSPFCommand: AsyncParsableCommand {
         commandName: "pspf",
         abstract: "PSPF: a stream-processing daemon for MQTT edge gateways.",
         subcommands: [
-            DemoCommand.self, IngestCommand.self, ProcessCommand.self, ProcessSimulateLogCommand.self,
-            SimulateCommand.self, PublishCommand.self, LogCommand.self, DeadLetterCommand.self, StateCommand.self,
-            BenchCommand.self,
+            DemoCommand.self, ValidateCommand.self, IngestCommand.self, ProcessCommand.self,
+            ProcessSimulateLogCommand.self, SimulateCommand.self, PublishCommand.self, LogCommand.self,
+            DeadLetterCommand.self, StateCommand.self, BenchCommand.self,
         ]
     )
 }

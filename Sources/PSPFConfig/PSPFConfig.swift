@@ -1,1 +1,0 @@
-// YAML configuration: model, validation with file:line:column errors, expressions, pipeline builder. See docs/configuration.md.
