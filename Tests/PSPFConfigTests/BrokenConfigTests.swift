@@ -195,6 +195,10 @@ private let cases: [BrokenCase] = [
         edits: [("    sinks: [console]", "    compute:\n      a: b * 2\n      b: temp + 1\n    sinks: [console]")],
         code: .unknownField, path: "pipelines.p.compute.a", needle: "b * 2", messageContains: "used before it is defined"),
     BrokenCase(
+        name: "computed field that refers to itself",
+        edits: [("    sinks: [console]", "    compute:\n      temp: temp * 2\n    sinks: [console]")],
+        code: .unknownField, path: "pipelines.p.compute.temp", needle: "temp * 2", messageContains: "refers to itself"),
+    BrokenCase(
         name: "lateness with processing time",
         edits: [("timestamp: {field: ts}", "timestamp: processing_time\n    allowed_lateness: 5s")], code: .conflict,
         path: "pipelines.p.allowed_lateness", needle: "5s", messageContains: "applies only to event time"),

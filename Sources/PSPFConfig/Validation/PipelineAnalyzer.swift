@@ -55,8 +55,17 @@ struct PipelineAnalyzer {
         }
 
         /// Resolves a name in an expression; records which computed fields it depends on.
-        func resolver(referencing dependencies: Dependencies?) -> ExpressionChecker.Resolver {
+        func resolver(referencing dependencies: Dependencies?, defining current: String? = nil)
+            -> ExpressionChecker.Resolver
+        {
             return { name, range in
+                if name.components.count == 1, name.components[0] == current {
+                    return .failure(
+                        ExpressionError(
+                            .unknownField, "computed field '\(name)' refers to itself",
+                            hint: "a computed field cannot reuse the name of a field it reads; call it e.g. \(name)_2",
+                            range: range))
+                }
                 if name.components.count == 1, let type = computedTypes[name.components[0]] {
                     if let dependencies, let i = computedIndex[name.components[0]] {
                         dependencies.after = Swift.max(dependencies.after, i + 1)
@@ -105,7 +114,7 @@ struct PipelineAnalyzer {
                     .duplicateName, computedPath, "computed field '\(computed.name)' has the name of a payload field",
                     hint: "choose another name; a computed field cannot replace a field of the payload")
             }
-            var checker = ExpressionChecker(resolve: resolver(referencing: nil))
+            var checker = ExpressionChecker(resolve: resolver(referencing: nil, defining: computed.name))
             let type = checker.check(computed.expression.root)
             report(checker.errors, at: computedPath)
             let slot = layout.slotCount
