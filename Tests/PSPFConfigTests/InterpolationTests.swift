@@ -8,32 +8,34 @@ import Testing
         return nil
     }
 
-    @Test(arguments: [
-        ("${HOST}", ["HOST": "broker.local"], "broker.local"),
-        ("mqtt-${SITE}.example.com", ["SITE": "north"], "mqtt-north.example.com"),
-        ("${PORT:-1883}", [:], "1883"),
-        ("${PORT:-1883}", ["PORT": "8883"], "8883"),
-        ("${PORT:-1883}", ["PORT": ""], "1883"),
-        ("${EMPTY}", ["EMPTY": ""], ""),
-        ("${A}${B}", ["A": "x", "B": "y"], "xy"),
-        ("${DIR:-/var/lib/pspf}/out", [:], "/var/lib/pspf/out"),
-        ("${X:-}", [:], ""),
-        ("cost $5", [:], "cost $5"),
-        ("$${NOT_A_VAR}", [:], "${NOT_A_VAR}"),
-        ("no dollars", [:], "no dollars"),
-    ] as [(String, [String: String], String)])
+    @Test(
+        arguments: [
+            ("${HOST}", ["HOST": "broker.local"], "broker.local"),
+            ("mqtt-${SITE}.example.com", ["SITE": "north"], "mqtt-north.example.com"),
+            ("${PORT:-1883}", [:], "1883"),
+            ("${PORT:-1883}", ["PORT": "8883"], "8883"),
+            ("${PORT:-1883}", ["PORT": ""], "1883"),
+            ("${EMPTY}", ["EMPTY": ""], ""),
+            ("${A}${B}", ["A": "x", "B": "y"], "xy"),
+            ("${DIR:-/var/lib/pspf}/out", [:], "/var/lib/pspf/out"),
+            ("${X:-}", [:], ""),
+            ("cost $5", [:], "cost $5"),
+            ("$${NOT_A_VAR}", [:], "${NOT_A_VAR}"),
+            ("no dollars", [:], "no dollars"),
+        ] as [(String, [String: String], String)])
     func substitutes(_ text: String, _ variables: [String: String], _ expected: String) {
         #expect(interpolate(text, variables) == expected)
     }
 
-    @Test(arguments: [
-        ("${UNSET}", 0, "environment variable 'UNSET' is not set"),
-        ("abc ${UNSET} def", 4, "environment variable 'UNSET' is not set"),
-        ("${OPEN", 0, "unterminated"),
-        ("x${}", 1, "invalid variable name"),
-        ("${1ABC}", 0, "invalid variable name"),
-        ("${A-b}", 0, "invalid reference"),
-    ] as [(String, Int, String)])
+    @Test(
+        arguments: [
+            ("${UNSET}", 0, "environment variable 'UNSET' is not set"),
+            ("abc ${UNSET} def", 4, "environment variable 'UNSET' is not set"),
+            ("${OPEN", 0, "unterminated"),
+            ("x${}", 1, "invalid variable name"),
+            ("${1ABC}", 0, "invalid variable name"),
+            ("${A-b}", 0, "invalid reference"),
+        ] as [(String, Int, String)])
     func failsWithAnOffset(_ text: String, _ offset: Int, _ message: String) {
         guard case .failure(let failure) = Interpolation.apply(text, variables: [:]) else {
             Issue.record("expected a failure for \(text)")
@@ -44,8 +46,13 @@ import Testing
     }
 
     @Test func interpolatesScalarValuesInAConfig() throws {
-        let yaml = config(pipeline: "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: tumbling, size: \"${WINDOW:-10s}\"}\nfilter: temp > ${LIMIT}\nsinks: [console]")
-            .replacingOccurrences(of: "{host: 127.0.0.1, client_id: test}", with: "{host: \"${BROKER_HOST}\", port: \"${BROKER_PORT:-1883}\", client_id: \"gw-${SITE:-lab}\"}")
+        let yaml = config(
+            pipeline:
+                "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: tumbling, size: \"${WINDOW:-10s}\"}\nfilter: temp > ${LIMIT}\nsinks: [console]"
+        )
+        .replacingOccurrences(
+            of: "{host: 127.0.0.1, client_id: test}",
+            with: "{host: \"${BROKER_HOST}\", port: \"${BROKER_PORT:-1883}\", client_id: \"gw-${SITE:-lab}\"}")
         let c = try load(yaml, variables: ["BROKER_HOST": "10.0.0.5", "LIMIT": "30", "SITE": "north"])
         let broker = try #require(c.brokers.first)
         #expect(broker.host == "10.0.0.5")
@@ -58,7 +65,10 @@ import Testing
     @Test func unsetVariablesAreEachReportedWhereTheyAre() {
         let yaml = "version: 1\ndata_dir: ${DATA}\nbrokers:\n  b: {host: \"x-${HOST_A}-${HOST_B}\"}\n"
         let errors = loadErrors(yaml).filter { $0.code == .interpolation }
-        #expect(errors.map(\.message) == ["environment variable 'DATA' is not set", "environment variable 'HOST_A' is not set"])
+        #expect(
+            errors.map(\.message) == [
+                "environment variable 'DATA' is not set", "environment variable 'HOST_A' is not set",
+            ])
         #expect(errors.map(\.line) == [2, 4])
         #expect(errors.map(\.column) == [11, 16])
     }
@@ -70,7 +80,10 @@ import Testing
 
     @Test func interpolatedExpressionsReportColumnsInTheFile() {
         // ${LIMIT} expands to "3 3": the error is in the substituted text, reported at the '$'.
-        let yaml = config(pipeline: "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: tumbling, size: 10s}\nfilter: hum < 1 && temp > ${LIMIT}\nsinks: [console]")
+        let yaml = config(
+            pipeline:
+                "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: tumbling, size: 10s}\nfilter: hum < 1 && temp > ${LIMIT}\nsinks: [console]"
+        )
         let errors = loadErrors(yaml, variables: ["LIMIT": "3 3"])
         let error = errors.first { $0.code == .expressionSyntax }
         let expected = position(of: "${LIMIT}", in: yaml)

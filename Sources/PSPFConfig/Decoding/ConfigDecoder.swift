@@ -46,7 +46,8 @@ struct ConfigDecoder {
         }
         if let m = top.mapping("logging", what: "logging settings") {
             let levels: KeyValuePairs<String, LoggingConfig.Level> = [
-                "trace": .trace, "debug": .debug, "info": .info, "notice": .notice, "warning": .warning, "error": .error,
+                "trace": .trace, "debug": .debug, "info": .info, "notice": .notice, "warning": .warning,
+                "error": .error,
                 "critical": .critical,
             ]
             config.logging.level = m.choice("level", levels) ?? config.logging.level
