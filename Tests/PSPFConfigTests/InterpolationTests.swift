@@ -91,3 +91,48 @@ import Testing
         #expect(error?.line == expected?.line && error?.column == expected?.column, "\(errors)")
     }
 }
+
+@Suite struct YAMLFeatureTests {
+    @Test func anchorsAliasesAndMergeKeys() throws {
+        let yaml = """
+            version: 1
+            x-defaults: &broker
+              port: 8883
+              client_id: gw
+              tls: {system_ca: true}
+            brokers:
+              a: {<<: *broker, host: a.example.com}
+              b:
+                <<: *broker
+                host: b.example.com
+                port: 9883
+            sources:
+              s: {broker: a, topics: [t/#]}
+            sinks:
+              c: {type: console}
+            pipelines:
+              p: {source: s, key: {topic_segment: 1}, timestamp: processing_time, window: {type: count, size: 1}, sinks: [c]}
+            """
+        // Top-level `x-…` keys are a place for anchors; other unknown keys are errors.
+        let c = try load(yaml)
+        #expect(
+            loadErrors(yaml.replacingOccurrences(of: "x-defaults:", with: "defaults:")).map(\.message) == [
+                "unknown key 'defaults'"
+            ])
+        #expect(c.broker(named: "a")?.port == 8883 && c.broker(named: "a")?.host == "a.example.com")
+        #expect(c.broker(named: "b")?.host == "b.example.com")
+        #expect(c.broker(named: "b")?.port == 9883)
+        #expect(c.broker(named: "b")?.tls?.systemCA == true)
+        #expect(c.broker(named: "b")?.clientID == "gw")
+    }
+
+    @Test func theDefaultClientIDUsesTheHostName() throws {
+        let c = try load(
+            config(
+                pipeline:
+                    "source: sensors\nkey: device\ntimestamp: processing_time\nwindow: {type: count, size: 1}\nsinks: [console]"
+            ).replacingOccurrences(of: ", client_id: test}", with: "}"))
+        #expect(c.brokers[0].clientID == "pspf-test-host")
+        #expect(!ConfigEnvironment.localHostName().isEmpty)
+    }
+}

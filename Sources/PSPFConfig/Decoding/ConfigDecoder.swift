@@ -53,6 +53,8 @@ struct ConfigDecoder {
             config.logging.level = m.choice("level", levels) ?? config.logging.level
             m.finish()
         }
+        // `x-…` keys hold anchors for reuse (`x-tls: &tls {…}`), as in Compose files.
+        for entry in top.presentKeys where entry.key.hasPrefix("x-") { top.accept(entry.key) }
         top.finish()
         return config
     }
