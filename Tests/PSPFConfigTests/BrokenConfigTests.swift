@@ -48,6 +48,7 @@ struct BrokenCase: CustomTestStringConvertible, Sendable {
     var messageContains: String
     var hintContains: String?
     var files: [String: String] = [:]
+    var variables: [String: String] = [:]
 
     var testDescription: String { name }
 
@@ -131,6 +132,15 @@ private let cases: [BrokenCase] = [
         edits: [("    sinks: [console]", "    filter: \"temp >= 3 && (hum < 2\"\n    sinks: [console]")],
         code: .expressionSyntax, path: "pipelines.p.filter", needle: "\"", occurrence: 2,
         messageContains: "expected ')'"),
+    BrokenCase(
+        name: "expression syntax error in a folded block, second line",
+        edits: [("    sinks: [console]", "    filter: >\n      temp > 3 &&\n      hum < < 2\n    sinks: [console]")],
+        code: .expressionSyntax, path: "pipelines.p.filter", needle: "< 2", messageContains: "expected a value before '<'"),
+    BrokenCase(
+        name: "expression syntax error after a ${VAR} substitution",
+        edits: [("    sinks: [console]", "    filter: temp > ${LIMIT} && hum < < 2\n    sinks: [console]")],
+        code: .expressionSyntax, path: "pipelines.p.filter", needle: "< 2", messageContains: "expected a value before '<'",
+        variables: ["LIMIT": "100.25"]),
     BrokenCase(
         name: "unknown field when a schema is declared",
         edits: [("    sinks: [console]", "    schema: {temp: number}\n    filter: tmp > 3\n    sinks: [console]")],
@@ -253,7 +263,7 @@ private let cases: [BrokenCase] = [
     @Test(arguments: cases)
     func reportsTheErrorWhereItIs(_ broken: BrokenCase) throws {
         let yaml = broken.yaml
-        let errors = loadErrors(yaml, files: broken.files)
+        let errors = loadErrors(yaml, variables: broken.variables, files: broken.files)
         let match = errors.first { $0.code == broken.code && $0.path == broken.path }
         let error = try #require(match, "expected \(broken.code) at \(broken.path), got:\n\(ConfigErrors(errors))")
         let expected = try #require(position(of: broken.needle, in: yaml, occurrence: broken.occurrence))
