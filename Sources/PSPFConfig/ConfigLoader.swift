@@ -28,7 +28,8 @@ public enum ConfigLoader {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigErrors([
                 ConfigError(
-                    code: .io, file: path, line: 0, column: 0, path: "", message: "the configuration is not valid UTF-8")
+                    code: .io, file: path, line: 0, column: 0, path: "", message: "the configuration is not valid UTF-8"
+                )
             ])
         }
         let directory = (path as NSString).deletingLastPathComponent

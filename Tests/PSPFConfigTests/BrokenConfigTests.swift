@@ -48,6 +48,7 @@ struct BrokenCase: CustomTestStringConvertible, Sendable {
     var messageContains: String
     var hintContains: String?
     var files: [String: String] = [:]
+    var variables: [String: String] = [:]
 
     var testDescription: String { name }
 
@@ -63,7 +64,8 @@ struct BrokenCase: CustomTestStringConvertible, Sendable {
 
 private let cases: [BrokenCase] = [
     BrokenCase(
-        name: "unknown key with did-you-mean", edits: [("    source: sensors", "    sorce: sensors")], code: .unknownKey,
+        name: "unknown key with did-you-mean", edits: [("    source: sensors", "    sorce: sensors")],
+        code: .unknownKey,
         path: "pipelines.p.sorce", needle: "sorce", messageContains: "unknown key 'sorce'",
         hintContains: "did you mean 'source'?"),
     BrokenCase(
@@ -78,7 +80,8 @@ private let cases: [BrokenCase] = [
         path: "pipelines.p.window.size", needle: "10}", messageContains: "invalid duration '10'",
         hintContains: "10ms, 10s"),
     BrokenCase(
-        name: "invalid size", edits: [("topics: [sensors/+/reading]}", "topics: [sensors/+/reading], max_payload_bytes: 12XB}")],
+        name: "invalid size",
+        edits: [("topics: [sensors/+/reading]}", "topics: [sensors/+/reading], max_payload_bytes: 12XB}")],
         code: .invalidSize, path: "sources.sensors.max_payload_bytes", needle: "12XB",
         messageContains: "invalid size '12XB'", hintContains: "64MiB"),
     BrokenCase(
@@ -103,12 +106,22 @@ private let cases: [BrokenCase] = [
         hintContains: "topic_segment"),
     BrokenCase(
         name: "percentile without q",
-        edits: [("    sinks: [console]", "    aggregates:\n      - {function: percentile, field: temp}\n    sinks: [console]")],
+        edits: [
+            (
+                "    sinks: [console]",
+                "    aggregates:\n      - {function: percentile, field: temp}\n    sinks: [console]"
+            )
+        ],
         code: .missingKey, path: "pipelines.p.aggregates[0].q", needle: "{function: percentile",
         messageContains: "missing required key 'q'", hintContains: "0.95"),
     BrokenCase(
         name: "percentile q out of (0, 1)",
-        edits: [("    sinks: [console]", "    aggregates:\n      - {function: percentile, field: temp, q: 1.0}\n    sinks: [console]")],
+        edits: [
+            (
+                "    sinks: [console]",
+                "    aggregates:\n      - {function: percentile, field: temp, q: 1.0}\n    sinks: [console]"
+            )
+        ],
         code: .invalidValue, path: "pipelines.p.aggregates[0].q", needle: "1.0}", messageContains: "between 0 and 1"),
     BrokenCase(
         name: "expression syntax error, column inside the expression",
@@ -117,7 +130,17 @@ private let cases: [BrokenCase] = [
     BrokenCase(
         name: "expression syntax error in a quoted value",
         edits: [("    sinks: [console]", "    filter: \"temp >= 3 && (hum < 2\"\n    sinks: [console]")],
-        code: .expressionSyntax, path: "pipelines.p.filter", needle: "\"", occurrence: 2, messageContains: "expected ')'"),
+        code: .expressionSyntax, path: "pipelines.p.filter", needle: "\"", occurrence: 2,
+        messageContains: "expected ')'"),
+    BrokenCase(
+        name: "expression syntax error in a folded block, second line",
+        edits: [("    sinks: [console]", "    filter: >\n      temp > 3 &&\n      hum < < 2\n    sinks: [console]")],
+        code: .expressionSyntax, path: "pipelines.p.filter", needle: "< 2", messageContains: "expected a value before '<'"),
+    BrokenCase(
+        name: "expression syntax error after a ${VAR} substitution",
+        edits: [("    sinks: [console]", "    filter: temp > ${LIMIT} && hum < < 2\n    sinks: [console]")],
+        code: .expressionSyntax, path: "pipelines.p.filter", needle: "< 2", messageContains: "expected a value before '<'",
+        variables: ["LIMIT": "100.25"]),
     BrokenCase(
         name: "unknown field when a schema is declared",
         edits: [("    sinks: [console]", "    schema: {temp: number}\n    filter: tmp > 3\n    sinks: [console]")],
@@ -135,12 +158,20 @@ private let cases: [BrokenCase] = [
     BrokenCase(
         name: "reserved result column name",
         edits: [
-            ("    sinks: [console]", "    aggregates:\n      - {name: window_start, function: min, field: ts}\n    sinks: [console]")
+            (
+                "    sinks: [console]",
+                "    aggregates:\n      - {name: window_start, function: min, field: ts}\n    sinks: [console]"
+            )
         ], code: .reservedName, path: "pipelines.p.aggregates[0].name", needle: "window_start",
         messageContains: "'window_start' is a field of every result"),
     BrokenCase(
         name: "count is reserved for the element count",
-        edits: [("    sinks: [console]", "    aggregates:\n      - {name: count, function: sum, field: n}\n    sinks: [console]")],
+        edits: [
+            (
+                "    sinks: [console]",
+                "    aggregates:\n      - {name: count, function: sum, field: n}\n    sinks: [console]"
+            )
+        ],
         code: .reservedName, path: "pipelines.p.aggregates[0].name", needle: "count,", messageContains: "'count'"),
     BrokenCase(
         name: "TLS key without certificate",
@@ -178,7 +209,9 @@ private let cases: [BrokenCase] = [
         hintContains: "did you mean 'abs'?"),
     BrokenCase(
         name: "expression type mismatch",
-        edits: [("    sinks: [console]", "    schema: {temp: number}\n    filter: temp + 'x' > 1\n    sinks: [console]")],
+        edits: [
+            ("    sinks: [console]", "    schema: {temp: number}\n    filter: temp + 'x' > 1\n    sinks: [console]")
+        ],
         code: .expressionType, path: "pipelines.p.filter", needle: "'x'", messageContains: "cannot add a string"),
     BrokenCase(
         name: "choice with did-you-mean", edits: [("{field: ts}", "{field: ts, format: epoch_msec}")],
@@ -193,7 +226,12 @@ private let cases: [BrokenCase] = [
     BrokenCase(
         name: "computed field used before it is defined",
         edits: [("    sinks: [console]", "    compute:\n      a: b * 2\n      b: temp + 1\n    sinks: [console]")],
-        code: .unknownField, path: "pipelines.p.compute.a", needle: "b * 2", messageContains: "used before it is defined"),
+        code: .unknownField, path: "pipelines.p.compute.a", needle: "b * 2",
+        messageContains: "used before it is defined"),
+    BrokenCase(
+        name: "computed field that refers to itself",
+        edits: [("    sinks: [console]", "    compute:\n      temp: temp * 2\n    sinks: [console]")],
+        code: .unknownField, path: "pipelines.p.compute.temp", needle: "temp * 2", messageContains: "refers to itself"),
     BrokenCase(
         name: "lateness with processing time",
         edits: [("timestamp: {field: ts}", "timestamp: processing_time\n    allowed_lateness: 5s")], code: .conflict,
@@ -225,7 +263,7 @@ private let cases: [BrokenCase] = [
     @Test(arguments: cases)
     func reportsTheErrorWhereItIs(_ broken: BrokenCase) throws {
         let yaml = broken.yaml
-        let errors = loadErrors(yaml, files: broken.files)
+        let errors = loadErrors(yaml, variables: broken.variables, files: broken.files)
         let match = errors.first { $0.code == broken.code && $0.path == broken.path }
         let error = try #require(match, "expected \(broken.code) at \(broken.path), got:\n\(ConfigErrors(errors))")
         let expected = try #require(position(of: broken.needle, in: yaml, occurrence: broken.occurrence))
@@ -238,7 +276,8 @@ private let cases: [BrokenCase] = [
     }
 
     @Test func everyErrorIsReportedAtOnce() {
-        let yaml = base
+        let yaml =
+            base
             .replacingOccurrences(of: "source: sensors", with: "source: sensor")
             .replacingOccurrences(of: "size: 10s", with: "size: 10x")
             .replacingOccurrences(of: "sinks: [console]", with: "sinks: [consol]")

@@ -58,7 +58,9 @@ private func pipeline(_ body: String) throws -> BuiltPipeline {
     }
 
     @Test func everyAggregateFunctionEqualsItsTypedColumnOverSessionsAndHops() throws {
-        for window in ["{type: session, gap: 1500ms}", "{type: hopping, size: 10s, slide: 5s}", "{type: count, size: 7}"] {
+        for window in [
+            "{type: session, gap: 1500ms}", "{type: hopping, size: 10s, slide: 5s}", "{type: count, size: 7}",
+        ] {
             let built = try pipeline(
                 """
                 source: sensors
@@ -118,20 +120,42 @@ private func pipeline(_ body: String) throws -> BuiltPipeline {
         sinks: [console]
         """
 
-    @Test(arguments: [
-        (#"{"device":"d","ts":1,"temp":1,"n":2,"ok":true"#, "malformed_input", "invalid JSON at byte"),
-        (#"{"ts":1,"temp":1,"n":2,"ok":true}"#, "missing_key", "key field 'device' is missing"),
-        (#"{"device":"","ts":1,"temp":1,"n":2,"ok":true}"#, "missing_key", "key field 'device' is empty"),
-        (#"{"device":{"id":1},"ts":1,"temp":1,"n":2,"ok":true}"#, "missing_key", "must be a string or a number, found object"),
-        (#"{"device":"d","temp":1,"n":2,"ok":true}"#, "missing_timestamp", "timestamp field 'ts' is missing"),
-        (#"{"device":"d","ts":"x","temp":1,"n":2,"ok":true}"#, "missing_timestamp", "is not a number of milliseconds since the epoch (found string)"),
-        (#"{"device":"d","ts":1,"n":2,"ok":true}"#, "schema_violation", "required field 'temp' is missing"),
-        (#"{"device":"d","ts":1,"temp":null,"n":2,"ok":true}"#, "schema_violation", "field 'temp' must be a number, found null"),
-        (#"{"device":"d","ts":1,"temp":"hot","n":2,"ok":true}"#, "schema_violation", "field 'temp' must be a number, found string"),
-        (#"{"device":"d","ts":1,"temp":1,"n":2.5,"ok":true}"#, "schema_violation", "field 'n' must be an integer, found 2.5"),
-        (#"{"device":"d","ts":1,"temp":1,"n":2,"ok":"yes"}"#, "schema_violation", "field 'ok' must be a boolean, found string"),
-        (#"{"device":"d","ts":1,"temp":1,"n":2,"ok":true,"site":7}"#, "schema_violation", "field 'site' must be a string, found number"),
-    ] as [(String, String, String)])
+    @Test(
+        arguments: [
+            (#"{"device":"d","ts":1,"temp":1,"n":2,"ok":true"#, "malformed_input", "invalid JSON at byte"),
+            (#"{"ts":1,"temp":1,"n":2,"ok":true}"#, "missing_key", "key field 'device' is missing"),
+            (#"{"device":"","ts":1,"temp":1,"n":2,"ok":true}"#, "missing_key", "key field 'device' is empty"),
+            (
+                #"{"device":{"id":1},"ts":1,"temp":1,"n":2,"ok":true}"#, "missing_key",
+                "must be a string or a number, found object"
+            ),
+            (#"{"device":"d","temp":1,"n":2,"ok":true}"#, "missing_timestamp", "timestamp field 'ts' is missing"),
+            (
+                #"{"device":"d","ts":"x","temp":1,"n":2,"ok":true}"#, "missing_timestamp",
+                "is not a number of milliseconds since the epoch (found string)"
+            ),
+            (#"{"device":"d","ts":1,"n":2,"ok":true}"#, "schema_violation", "required field 'temp' is missing"),
+            (
+                #"{"device":"d","ts":1,"temp":null,"n":2,"ok":true}"#, "schema_violation",
+                "field 'temp' must be a number, found null"
+            ),
+            (
+                #"{"device":"d","ts":1,"temp":"hot","n":2,"ok":true}"#, "schema_violation",
+                "field 'temp' must be a number, found string"
+            ),
+            (
+                #"{"device":"d","ts":1,"temp":1,"n":2.5,"ok":true}"#, "schema_violation",
+                "field 'n' must be an integer, found 2.5"
+            ),
+            (
+                #"{"device":"d","ts":1,"temp":1,"n":2,"ok":"yes"}"#, "schema_violation",
+                "field 'ok' must be a boolean, found string"
+            ),
+            (
+                #"{"device":"d","ts":1,"temp":1,"n":2,"ok":true,"site":7}"#, "schema_violation",
+                "field 'site' must be a string, found number"
+            ),
+        ] as [(String, String, String)])
     func rejectsBadRecordsWithPreciseReasons(_ payload: String, _ reason: String, _ message: String) throws {
         let built = try pipeline(schemaPipeline)
         let result = run(built.plan, [Message(payload)])
@@ -223,8 +247,10 @@ private func pipeline(_ body: String) throws -> BuiltPipeline {
 
     @Test func numericKeysUseTheirJSONText() throws {
         let built = try pipeline(
-            "source: sensors\nkey: meta.id\ntimestamp: {field: ts, format: epoch_s}\nwindow: {type: count, size: 1}\nsinks: [console]")
-        let result = run(built.plan, [Message(#"{"meta":{"id":42},"ts":1.5}"#), Message(#"{"meta":{"id":"x"},"ts":2}"#)])
+            "source: sensors\nkey: meta.id\ntimestamp: {field: ts, format: epoch_s}\nwindow: {type: count, size: 1}\nsinks: [console]"
+        )
+        let result = run(
+            built.plan, [Message(#"{"meta":{"id":42},"ts":1.5}"#), Message(#"{"meta":{"id":"x"},"ts":2}"#)])
         #expect(result.results.map(\.key) == ["42", "x"])
         #expect(result.results.map(\.window.start.milliseconds) == [1500, 2000])
     }
@@ -243,10 +269,12 @@ private func pipeline(_ body: String) throws -> BuiltPipeline {
 
     @Test func theStateDescriptionNamesWindowTimeAndColumns() throws {
         let built = try pipeline(
-            "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: tumbling, size: 10s}\naggregates: [{function: avg, field: t}]\nsinks: [console]")
+            "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: tumbling, size: 10s}\naggregates: [{function: avg, field: t}]\nsinks: [console]"
+        )
         #expect(
             built.stateDescription
-                == "window tumbling(size: 10000ms, offset: 0ms) event-time(outOfOrderness: 0ms, allowedLateness: 0ms) columns [avg_t=avg]")
+                == "window tumbling(size: 10000ms, offset: 0ms) event-time(outOfOrderness: 0ms, allowedLateness: 0ms) columns [avg_t=avg]"
+        )
         #expect(built.fields == ["device", "ts", "t"])
     }
 }

@@ -88,7 +88,8 @@ import Testing
         func reading(_ second: Int, _ v: Double) -> Message {
             Message(
                 topic: "factory/h1/machine/m-7/telemetry",
-                #"{"ts":"2024-11-24T08:00:\#(String(format: "%02d", second)).000Z","vib":{"x":\#(v),"y":\#(v),"z":\#(v)}}"#)
+                #"{"ts":"2024-11-24T08:00:\#(String(format: "%02d", second)).000Z","vib":{"x":\#(v),"y":\#(v),"z":\#(v)}}"#
+            )
         }
         let result = run(built.plan, [reading(0, 5), reading(10, 1), reading(20, 6), reading(55, 2)])
         #expect(result.deadLetters.isEmpty)

@@ -105,7 +105,9 @@ import Testing
     }
 
     @Test func relativeSecretPathsAreRelativeToTheConfigFile() throws {
-        let environment = testEnvironment(files: ["/etc/pspf/config.yaml": yamlWithRelativeFile, "/etc/pspf/secrets/mqtt": "pw\n"])
+        let environment = testEnvironment(files: [
+            "/etc/pspf/config.yaml": yamlWithRelativeFile, "/etc/pspf/secrets/mqtt": "pw\n",
+        ])
         let c = try ConfigLoader.load(file: "/etc/pspf/config.yaml", environment: environment)
         #expect(c.brokers[0].password?.reveal() == "pw")
         #expect(c.brokers[0].password?.origin == .file("/etc/pspf/secrets/mqtt"))

@@ -3,11 +3,12 @@ import Testing
 @testable import PSPFConfig
 
 @Suite struct DurationTests {
-    @Test(arguments: [
-        ("0", 0), ("500ms", 500), ("1s", 1000), ("10s", 10_000), ("5m", 300_000), ("1h", 3_600_000),
-        ("7d", 604_800_000), ("1h30m", 5_400_000), ("1m30s", 90_000), ("2s500ms", 2500), ("1.5s", 1500),
-        ("0.25s", 250), ("1.5m", 90_000), ("0s", 0), ("0ms", 0),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("0", 0), ("500ms", 500), ("1s", 1000), ("10s", 10_000), ("5m", 300_000), ("1h", 3_600_000),
+            ("7d", 604_800_000), ("1h30m", 5_400_000), ("1m30s", 90_000), ("2s500ms", 2500), ("1.5s", 1500),
+            ("0.25s", 250), ("1.5m", 90_000), ("0s", 0), ("0ms", 0),
+        ] as [(String, Int64)])
     func parses(_ text: String, _ ms: Int64) {
         #expect(ConfigDuration.milliseconds(parsing: text) == ms)
     }
@@ -20,7 +21,10 @@ import Testing
         #expect(ConfigDuration.milliseconds(parsing: text) == nil)
     }
 
-    @Test(arguments: [(0, "0"), (500, "500ms"), (10_000, "10s"), (90_000, "1m30s"), (3_600_000, "1h"), (86_400_500, "1d500ms")] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (0, "0"), (500, "500ms"), (10_000, "10s"), (90_000, "1m30s"), (3_600_000, "1h"), (86_400_500, "1d500ms"),
+        ] as [(Int64, String)])
     func formats(_ ms: Int64, _ text: String) {
         #expect(ConfigDuration.format(milliseconds: ms) == text)
         #expect(ConfigDuration.milliseconds(parsing: text) == ms)
@@ -28,11 +32,12 @@ import Testing
 }
 
 @Suite struct ByteSizeTests {
-    @Test(arguments: [
-        ("0", 0), ("4096", 4096), ("1B", 1), ("512KiB", 512 << 10), ("64MiB", 64 << 20), ("1GiB", 1 << 30),
-        ("2TiB", 2 << 40), ("100MB", 100_000_000), ("1kB", 1000), ("1KB", 1000), ("3GB", 3_000_000_000),
-        ("1.5GiB", 1_610_612_736), ("1.5KiB", 1536), ("64 MiB", 64 << 20),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("0", 0), ("4096", 4096), ("1B", 1), ("512KiB", 512 << 10), ("64MiB", 64 << 20), ("1GiB", 1 << 30),
+            ("2TiB", 2 << 40), ("100MB", 100_000_000), ("1kB", 1000), ("1KB", 1000), ("3GB", 3_000_000_000),
+            ("1.5GiB", 1_610_612_736), ("1.5KiB", 1536), ("64 MiB", 64 << 20),
+        ] as [(String, Int64)])
     func parses(_ text: String, _ bytes: Int64) {
         #expect(ByteSize.parse(text) == bytes)
     }
@@ -61,8 +66,13 @@ import Testing
                 idle_timeout: 2m30s
                 sinks: [console]
                 """,
-            extra: "checkpoint: {interval: 500ms}\ndead_letters: {retention: 3d, max_bytes: 256MiB}")
-            .replacingOccurrences(of: "topics: [sensors/+/reading]}", with: "topics: [sensors/+/reading], max_payload_bytes: 64KiB, log: {segment_bytes: 16MiB, disk_quota_bytes: 2GiB, fsync: every, retention: {max_age: 7d}}}")
+            extra: "checkpoint: {interval: 500ms}\ndead_letters: {retention: 3d, max_bytes: 256MiB}"
+        )
+        .replacingOccurrences(
+            of: "topics: [sensors/+/reading]}",
+            with:
+                "topics: [sensors/+/reading], max_payload_bytes: 64KiB, log: {segment_bytes: 16MiB, disk_quota_bytes: 2GiB, fsync: every, retention: {max_age: 7d}}}"
+        )
         let c = try load(yaml)
         let p = try #require(c.pipelines.first)
         #expect(p.window == .hopping(size: .seconds(60), slide: .seconds(15), offset: .zero))
@@ -81,8 +91,12 @@ import Testing
     }
 
     @Test func outOfRangeSizesAreReported() {
-        let yaml = config(pipeline: "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: count, size: 10}\nsinks: [console]")
-            .replacingOccurrences(of: "topics: [sensors/+/reading]}", with: "topics: [sensors/+/reading], log: {segment_bytes: 1KiB}}")
+        let yaml = config(
+            pipeline:
+                "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: count, size: 10}\nsinks: [console]"
+        )
+        .replacingOccurrences(
+            of: "topics: [sensors/+/reading]}", with: "topics: [sensors/+/reading], log: {segment_bytes: 1KiB}}")
         let errors = loadErrors(yaml)
         #expect(errors.map(\.code) == [.invalidSize])
         #expect(errors.first?.message.contains("out of range (4KiB…1GiB)") == true, "\(errors)")
@@ -90,11 +104,13 @@ import Testing
 }
 
 @Suite struct SuggestionTests {
-    @Test(arguments: [
-        ("hots", ["host", "port"], "host"), ("protcol", ["protocol", "port"], "protocol"), ("Host", ["host"], "host"),
-        ("aggregate", ["aggregates", "sinks"], "aggregates"), ("xyz", ["host", "port"], nil),
-        ("sink", ["sinks", "source"], "sinks"), ("window_size", ["window", "sinks"], nil),
-    ] as [(String, [String], String?)])
+    @Test(
+        arguments: [
+            ("hots", ["host", "port"], "host"), ("protcol", ["protocol", "port"], "protocol"),
+            ("Host", ["host"], "host"),
+            ("aggregate", ["aggregates", "sinks"], "aggregates"), ("xyz", ["host", "port"], nil),
+            ("sink", ["sinks", "source"], "sinks"), ("window_size", ["window", "sinks"], nil),
+        ] as [(String, [String], String?)])
     func suggestsCloseNames(_ word: String, _ candidates: [String], _ expected: String?) {
         #expect(Suggestions.closest(to: word, in: candidates) == expected)
     }

@@ -80,7 +80,8 @@ public struct PipelineBuilder: Sendable {
         if case .eventTime(let ts) = pipeline.time { timestamp = (layout.timestampField!, ts.format) }
         let program = RowProgram(
             extractor: JSONFieldExtractor(fields: layout.fields), fields: layout.fields, fieldSlots: layout.fieldSlots,
-            fieldDecodings: layout.fieldTypes.map(FieldDecoding.init), schemaChecks: layout.schemaChecks, key: key, keyFieldIndex: layout.keyField,
+            fieldDecodings: layout.fieldTypes.map(FieldDecoding.init), schemaChecks: layout.schemaChecks, key: key,
+            keyFieldIndex: layout.keyField,
             timestamp: timestamp,
             computed: layout.computed.map {
                 RowProgram.Computed(slot: $0.slot, evaluate: ExpressionCompiler.compile($0.expression, slot: slot))
@@ -131,7 +132,7 @@ public struct PipelineBuilder: Sendable {
             case .last: .last
             case .stddev(let population): .stddev(population: population)
             case .variance(let population): .variance(population: population)
-            case let .percentile(q, accuracy): .percentile(q, relativeAccuracy: accuracy)
+            case .percentile(let q, let accuracy): .percentile(q, relativeAccuracy: accuracy)
             }
         guard let slot = c.slot else { return DynamicColumn(name: c.config.name, function: function, reader: .none) }
         // Non-capturing readers by slot: no closure context to retain per record.
@@ -159,7 +160,8 @@ public struct PipelineBuilder: Sendable {
     private static func stateDescription(_ pipeline: PipelineConfig, columns: DynamicColumns<ConfigRow>) -> String {
         let time: String =
             switch pipeline.time {
-            case .eventTime: "event-time(outOfOrderness: \(pipeline.outOfOrderness.configMilliseconds)ms, allowedLateness: \(pipeline.allowedLateness.configMilliseconds)ms)"
+            case .eventTime:
+                "event-time(outOfOrderness: \(pipeline.outOfOrderness.configMilliseconds)ms, allowedLateness: \(pipeline.allowedLateness.configMilliseconds)ms)"
             case .processingTime: "processing-time"
             }
         let idle = pipeline.idleTimeout.map { " idle \($0.configMilliseconds)ms" } ?? ""

@@ -116,15 +116,20 @@ struct RowDecoder {
             return DeadLetterError(.missingTimestamp, "timestamp field '\(name)' is missing")
         case (.string, .rfc3339):
             return DeadLetterError(
-                .missingTimestamp, "timestamp field '\(name)' is not a valid RFC 3339 time: '\(values.string(at: i) ?? "")'")
+                .missingTimestamp,
+                "timestamp field '\(name)' is not a valid RFC 3339 time: '\(values.string(at: i) ?? "")'")
         case (.number, .epoch(let unit)):
             return DeadLetterError(
-                .timestampOutOfRange, "timestamp field '\(name)' is out of range for \(unit): \(String(decoding: values.bytes(at: i), as: UTF8.self))")
+                .timestampOutOfRange,
+                "timestamp field '\(name)' is out of range for \(unit): \(String(decoding: values.bytes(at: i), as: UTF8.self))"
+            )
         case (_, .epoch(let unit)):
             return DeadLetterError(
-                .missingTimestamp, "timestamp field '\(name)' is not a number of \(unit) since the epoch (found \(kind))")
+                .missingTimestamp,
+                "timestamp field '\(name)' is not a number of \(unit) since the epoch (found \(kind))")
         case (_, .rfc3339):
-            return DeadLetterError(.missingTimestamp, "timestamp field '\(name)' is not an RFC 3339 string (found \(kind))")
+            return DeadLetterError(
+                .missingTimestamp, "timestamp field '\(name)' is not an RFC 3339 string (found \(kind))")
         }
     }
 
@@ -134,7 +139,8 @@ struct RowDecoder {
             if declared.optional { return }
             let name = program.fields[i]
             if kind == .missing { throw DeadLetterError(.schemaViolation, "required field '\(name)' is missing") }
-            throw DeadLetterError(.schemaViolation, "field '\(name)' must be \(Self.article(declared.type)), found null")
+            throw DeadLetterError(
+                .schemaViolation, "field '\(name)' must be \(Self.article(declared.type)), found null")
         }
         let ok: Bool =
             switch declared.type {

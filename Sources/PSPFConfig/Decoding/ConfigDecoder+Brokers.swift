@@ -15,7 +15,9 @@ extension ConfigDecoder {
         broker.protocolVersion = m.choice("protocol", ["3.1.1": .v311, "5": .v5]) ?? .v5
         if let id = m.string("client_id") { broker.clientID = id }
         broker.cleanSession = m.bool("clean_session") ?? false
-        if let node = m.value("keepalive"), let keepalive = reader.duration(node, m.keyPath("keepalive"), allowZero: true) {
+        if let node = m.value("keepalive"),
+            let keepalive = reader.duration(node, m.keyPath("keepalive"), allowZero: true)
+        {
             let ms = keepalive.configMilliseconds
             if ms != 0 && (ms % 1000 != 0 || ms < 5000 || ms > 65_535_000) {
                 diagnostics.error(
@@ -99,7 +101,8 @@ extension ConfigDecoder {
         if m.has("cert_file") && !m.has("ca_file") && !m.has("ca_path") {
             diagnostics.error(
                 .conflict, m.keyPath("cert_file"), "a client certificate needs ca_file or ca_path",
-                hint: "libmosquitto does not combine client certificates with system_ca alone", node: m.value("cert_file"))
+                hint: "libmosquitto does not combine client certificates with system_ca alone",
+                node: m.value("cert_file"))
         }
         m.finish()
         return tls

@@ -52,7 +52,8 @@ extension ConfigDecoder {
             sinks = items.map(\.0)
             if items.isEmpty, let node = m.value("sinks") {
                 diagnostics.error(
-                    .invalidValue, m.keyPath("sinks"), "a pipeline needs at least one sink", hint: "e.g. sinks: [console]",
+                    .invalidValue, m.keyPath("sinks"), "a pipeline needs at least one sink",
+                    hint: "e.g. sinks: [console]",
                     node: node)
             }
         }
@@ -78,7 +79,8 @@ extension ConfigDecoder {
         do {
             return try Expression(parsing: text)
         } catch {
-            diagnostics.error(.expressionSyntax, path, error.message, hint: error.hint, node: node, offset: error.offset)
+            diagnostics.error(
+                .expressionSyntax, path, error.message, hint: error.hint, node: node, offset: error.offset)
             return nil
         }
     }
@@ -109,7 +111,8 @@ extension ConfigDecoder {
         for entry in m.presentKeys {
             m.accept(entry.key)
             let path = m.keyPath(entry.key)
-            guard let scalar = reader.scalar(entry.value, path, expected: "a type (\(types.joined(separator: ", ")))") else {
+            guard let scalar = reader.scalar(entry.value, path, expected: "a type (\(types.joined(separator: ", ")))")
+            else {
                 untyped.append(JSONFieldPath(entry.key))
                 continue
             }
@@ -117,8 +120,10 @@ extension ConfigDecoder {
             let name = optional ? String(scalar.text.dropLast()) : scalar.text
             guard let type = SchemaField.FieldType(rawValue: name) else {
                 diagnostics.error(
-                    .invalidValue, path, "unknown type '\(scalar.text)' (expected \(types.joined(separator: ", ")), with '?' for optional)",
-                    hint: aliases[name].map { "write \($0)\(optional ? "?" : "")" } ?? Suggestions.didYouMean(name, in: types),
+                    .invalidValue, path,
+                    "unknown type '\(scalar.text)' (expected \(types.joined(separator: ", ")), with '?' for optional)",
+                    hint: aliases[name].map { "write \($0)\(optional ? "?" : "")" }
+                        ?? Suggestions.didYouMean(name, in: types),
                     node: entry.value)
                 untyped.append(JSONFieldPath(entry.key))
                 continue
@@ -138,7 +143,8 @@ extension ConfigDecoder {
         if let type {
             w.explainVariants(
                 [
-                    "tumbling": ["size", "offset"], "hopping": ["size", "slide", "offset"], "session": ["gap", "max_length"],
+                    "tumbling": ["size", "offset"], "hopping": ["size", "slide", "offset"],
+                    "session": ["gap", "max_length"],
                     "count": ["size"],
                 ], current: type, what: "windows")
         }
@@ -148,7 +154,8 @@ extension ConfigDecoder {
             let offset = w.duration("offset", allowZero: true) ?? .zero
             guard let size else { return nil }
             if offset >= size {
-                diagnostics.error(.invalidValue, w.keyPath("offset"), "offset must be less than size", node: w.value("offset"))
+                diagnostics.error(
+                    .invalidValue, w.keyPath("offset"), "offset must be less than size", node: w.value("offset"))
             }
             return .tumbling(size: size, offset: offset)
         case "hopping":
@@ -159,10 +166,12 @@ extension ConfigDecoder {
             if slide > size {
                 diagnostics.error(
                     .invalidValue, w.keyPath("slide"), "slide must not exceed size",
-                    hint: "windows of 'size' start every 'slide'; for gaps between windows use a filter", node: w.value("slide"))
+                    hint: "windows of 'size' start every 'slide'; for gaps between windows use a filter",
+                    node: w.value("slide"))
             }
             if offset >= slide {
-                diagnostics.error(.invalidValue, w.keyPath("offset"), "offset must be less than slide", node: w.value("offset"))
+                diagnostics.error(
+                    .invalidValue, w.keyPath("offset"), "offset must be less than slide", node: w.value("offset"))
             }
             return .hopping(size: size, slide: slide, offset: offset)
         case "session":
@@ -185,7 +194,8 @@ extension ConfigDecoder {
         let keyword = m.choice(
             "function",
             [
-                "count": "count", "sum": "sum", "avg": "avg", "min": "min", "max": "max", "first": "first", "last": "last",
+                "count": "count", "sum": "sum", "avg": "avg", "min": "min", "max": "max", "first": "first",
+                "last": "last",
                 "stddev": "stddev", "variance": "variance", "percentile": "percentile",
             ], required: true)
         let explicitName = m.string("name")
@@ -193,7 +203,8 @@ extension ConfigDecoder {
         let expressionNode = m.value("expression")
         var input: AggregateConfig.Input = .none
         if let fieldNode, expressionNode != nil {
-            diagnostics.error(.conflict, m.keyPath("field"), "set either 'field' or 'expression', not both", node: fieldNode)
+            diagnostics.error(
+                .conflict, m.keyPath("field"), "set either 'field' or 'expression', not both", node: fieldNode)
             return nil
         }
         if let fieldNode, let field = reader.string(fieldNode, m.keyPath("field")) {
@@ -220,7 +231,8 @@ extension ConfigDecoder {
             let accuracy = m.double("relative_accuracy") ?? 0.01
             if !(accuracy > 0 && accuracy < 1) {
                 diagnostics.error(
-                    .invalidValue, m.keyPath("relative_accuracy"), "relative_accuracy must be between 0 and 1 (exclusive)",
+                    .invalidValue, m.keyPath("relative_accuracy"),
+                    "relative_accuracy must be between 0 and 1 (exclusive)",
                     hint: "0.01 means within 1 % of the exact value", node: m.value("relative_accuracy"))
             }
             guard let q else { return nil }

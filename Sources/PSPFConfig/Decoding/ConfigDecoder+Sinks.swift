@@ -77,9 +77,12 @@ extension ConfigDecoder {
             m.accept("headers", "bearer_token", "bearer_token_file", "batch", "timeout", "retry")
             return nil
         }
-        if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.dropFirst(url.hasPrefix("https") ? 8 : 7).isEmpty {
+        if !(url.hasPrefix("http://") || url.hasPrefix("https://"))
+            || url.dropFirst(url.hasPrefix("https") ? 8 : 7).isEmpty
+        {
             diagnostics.error(
-                .invalidValue, m.keyPath("url"), "invalid URL '\(url)'", hint: "write http://host[:port]/path or https://…",
+                .invalidValue, m.keyPath("url"), "invalid URL '\(url)'",
+                hint: "write http://host[:port]/path or https://…",
                 node: node)
         }
         var sink = HTTPSinkConfig(url: url)

@@ -11,7 +11,8 @@ extension ConfigDecoder {
             }
             if items.isEmpty, let node = m.value("topics") {
                 diagnostics.error(
-                    .invalidValue, m.keyPath("topics"), "at least one topic filter is needed", hint: "e.g. [sensors/+/reading]",
+                    .invalidValue, m.keyPath("topics"), "at least one topic filter is needed",
+                    hint: "e.g. [sensors/+/reading]",
                     node: node)
             }
         }
@@ -20,7 +21,8 @@ extension ConfigDecoder {
             if qos == 2 {
                 diagnostics.error(
                     .invalidValue, m.keyPath("qos"), "the durable ingest subscribes with QoS 0 or 1",
-                    hint: "use qos: 1 — a QoS 2 message can be lost if the daemon crashes between PUBREC and PUBREL (docs/mqtt.md); the broker delivers QoS 2 publications at QoS 1",
+                    hint:
+                        "use qos: 1 — a QoS 2 message can be lost if the daemon crashes between PUBREC and PUBREL (docs/mqtt.md); the broker delivers QoS 2 publications at QoS 1",
                     node: node)
             } else {
                 source.qos = qos
@@ -32,10 +34,12 @@ extension ConfigDecoder {
         if let eventTime = m.mapping("event_time", what: "the event-time field") {
             source.eventTime = decodeTimestampField(eventTime)
         }
-        source.maxPayloadBytes = Int(m.size("max_payload_bytes", maximum: 16 << 20)?.bytes ?? Int64(source.maxPayloadBytes))
+        source.maxPayloadBytes = Int(
+            m.size("max_payload_bytes", maximum: 16 << 20)?.bytes ?? Int64(source.maxPayloadBytes))
         if let dedup = m.mapping("dedup", what: "de-duplication settings") {
             let by = dedup.choice(
-                "by", ["none": "none", "event_time": "event_time", "payload": "payload", "field": "field"], required: true)
+                "by", ["none": "none", "event_time": "event_time", "payload": "payload", "field": "field"],
+                required: true)
             switch by {
             case "event_time":
                 source.dedup.by = .eventTime
@@ -59,7 +63,8 @@ extension ConfigDecoder {
         if let log = m.mapping("log", what: "input log settings") {
             source.log.partitions = log.int("partitions", in: 1...65535) ?? source.log.partitions
             source.log.fsync = decodeFsync(log, "fsync") ?? source.log.fsync
-            source.log.segmentBytes = log.size("segment_bytes", minimum: 4096, maximum: 1 << 30) ?? source.log.segmentBytes
+            source.log.segmentBytes =
+                log.size("segment_bytes", minimum: 4096, maximum: 1 << 30) ?? source.log.segmentBytes
             if let retention = log.mapping("retention", what: "retention settings") {
                 source.log.retentionBytes = retention.size("max_bytes")
                 source.log.retentionAge = retention.duration("max_age")

@@ -46,12 +46,15 @@ struct ConfigDecoder {
         }
         if let m = top.mapping("logging", what: "logging settings") {
             let levels: KeyValuePairs<String, LoggingConfig.Level> = [
-                "trace": .trace, "debug": .debug, "info": .info, "notice": .notice, "warning": .warning, "error": .error,
+                "trace": .trace, "debug": .debug, "info": .info, "notice": .notice, "warning": .warning,
+                "error": .error,
                 "critical": .critical,
             ]
             config.logging.level = m.choice("level", levels) ?? config.logging.level
             m.finish()
         }
+        // `x-…` keys hold anchors for reuse (`x-tls: &tls {…}`), as in Compose files.
+        for entry in top.presentKeys where entry.key.hasPrefix("x-") { top.accept(entry.key) }
         top.finish()
         return config
     }

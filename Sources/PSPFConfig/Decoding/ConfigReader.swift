@@ -82,16 +82,19 @@ struct ConfigReader {
             let bare = Int64(s.text) != nil || Double(s.text) != nil
             diagnostics.error(
                 .invalidDuration, path, "invalid duration '\(s.text)'",
-                hint: bare ? "add a unit: \(s.text)ms, \(s.text)s, \(s.text)m or \(s.text)h" : ConfigDuration.hint, node: node)
+                hint: bare ? "add a unit: \(s.text)ms, \(s.text)s, \(s.text)m or \(s.text)h" : ConfigDuration.hint,
+                node: node)
             return nil
         }
         if ms == 0 && !allowZero {
-            diagnostics.error(.invalidDuration, path, "must be greater than zero", hint: ConfigDuration.hint, node: node)
+            diagnostics.error(
+                .invalidDuration, path, "must be greater than zero", hint: ConfigDuration.hint, node: node)
             return nil
         }
         if ms > maximum {
             diagnostics.error(
-                .invalidDuration, path, "'\(s.text)' is too long (at most \(ConfigDuration.format(milliseconds: maximum)))",
+                .invalidDuration, path,
+                "'\(s.text)' is too long (at most \(ConfigDuration.format(milliseconds: maximum)))",
                 node: node)
             return nil
         }
@@ -172,7 +175,8 @@ struct ConfigReader {
     func mapping(_ node: ConfigNode, _ path: String, what: String) -> MappingReader? {
         diagnostics.register(path, node)
         guard case .mapping(let entries) = node.kind else {
-            diagnostics.error(.wrongType, path, "expected \(what) (a mapping), found \(node.kindDescription)", node: node)
+            diagnostics.error(
+                .wrongType, path, "expected \(what) (a mapping), found \(node.kindDescription)", node: node)
             return nil
         }
         return MappingReader(entries: entries, node: node, path: path, reader: self)
@@ -183,7 +187,8 @@ struct ConfigReader {
         guard case .sequence(let items) = node.kind else {
             let example = node.scalar.map { "write a list: [\($0.text)]" }
             diagnostics.error(
-                .wrongType, path, "expected a list of \(what), found \(node.kindDescription)", hint: example, node: node)
+                .wrongType, path, "expected a list of \(what), found \(node.kindDescription)", hint: example, node: node
+            )
             return nil
         }
         return items.enumerated().map { (i, item) in
@@ -228,7 +233,9 @@ final class MappingReader {
 
     var diagnostics: Diagnostics { reader.diagnostics }
 
-    fileprivate init(entries: [(key: ConfigNode, value: ConfigNode)], node: ConfigNode, path: String, reader: ConfigReader) {
+    fileprivate init(
+        entries: [(key: ConfigNode, value: ConfigNode)], node: ConfigNode, path: String, reader: ConfigReader
+    ) {
         self.node = node
         self.path = path
         self.reader = reader
@@ -284,7 +291,9 @@ final class MappingReader {
         }
         for key in order {
             let variants = variantsOfKey[key]!
-            let list = variants.count == 1 ? variants[0] : variants.dropLast().joined(separator: ", ") + " and " + variants.last!
+            let list =
+                variants.count == 1
+                ? variants[0] : variants.dropLast().joined(separator: ", ") + " and " + variants.last!
             explain(key, "'\(key)' applies to \(list) \(what); this one is \(current)")
         }
     }
@@ -368,7 +377,8 @@ final class MappingReader {
         var unresolvedMissing = missing
         for entry in entries where !known.contains(entry.key) {
             if let why = explanations[entry.key] {
-                diagnostics.error(.unknownKey, keyPath(entry.key), "unknown key '\(entry.key)'", hint: why, node: entry.keyNode)
+                diagnostics.error(
+                    .unknownKey, keyPath(entry.key), "unknown key '\(entry.key)'", hint: why, node: entry.keyNode)
                 continue
             }
             let suggestion = Suggestions.closest(to: entry.key, in: known)

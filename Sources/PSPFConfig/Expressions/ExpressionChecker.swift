@@ -81,7 +81,7 @@ struct ExpressionChecker {
                 errors.append(error)
                 return .any
             }
-        case let .unary(op, operand):
+        case .unary(let op, let operand):
             let t = check(operand)
             switch op {
             case .negate:
@@ -91,15 +91,16 @@ struct ExpressionChecker {
                 return .number(nullable: t.nullable || t.type == .any)
             case .not:
                 guard t.type == .bool || t.type == .any || t.type == .null else {
-                    return fail("'!' needs a boolean, found a \(t.type)", hint: "compare first: !(x > 0)", operand.range)
+                    return fail(
+                        "'!' needs a boolean, found a \(t.type)", hint: "compare first: !(x > 0)", operand.range)
                 }
                 return .bool
             }
-        case let .binary(op, l, r):
+        case .binary(let op, let l, let r):
             let lt = check(l)
             let rt = check(r)
             return binary(op, lt, rt, l, r, node.range)
-        case let .call(name, args, nameRange):
+        case .call(let name, let args, let nameRange):
             guard let function = ExpressionFunction(rawValue: name) else {
                 return fail(
                     "unknown function '\(name)'",
@@ -163,7 +164,8 @@ struct ExpressionChecker {
                 let what = op == .add ? "add" : "use '\(op.rawValue)' on"
                 return fail(
                     "cannot \(what) a \(t.type)\(op == .add && t.type == .string ? " and a number" : "")",
-                    hint: t.type == .string && op == .add ? "'+' joins two strings or adds two numbers" : nil, side.range)
+                    hint: t.type == .string && op == .add ? "'+' joins two strings or adds two numbers" : nil,
+                    side.range)
             }
             let mayDivideByZero = op == .divide || op == .remainder
             return .number(nullable: lt.nullable || rt.nullable || mayDivideByZero || !known)
@@ -171,9 +173,10 @@ struct ExpressionChecker {
             if lt.type == .null || rt.type == .null {
                 let side = lt.type == .null ? l : r
                 let other = lt.type == .null ? r : l
-                let hint = if case .field(let name) = other.kind {
-                    op == .equal ? "write !exists(\(name))" : "write exists(\(name))"
-                } else { "use exists(field) or ??" }
+                let hint =
+                    if case .field(let name) = other.kind {
+                        op == .equal ? "write !exists(\(name))" : "write exists(\(name))"
+                    } else { "use exists(field) or ??" }
                 return fail("a comparison with null is always false", hint: hint, side.range)
             }
             if known && lt.type != rt.type {

@@ -28,7 +28,7 @@ enum ExpressionCompiler {
         case .field(let name):
             let index = slot(name)
             return { row in row.values[index] }
-        case let .unary(op, operand):
+        case .unary(let op, let operand):
             let x = compile(operand, slot: slot)
             switch op {
             case .negate:
@@ -42,17 +42,19 @@ enum ExpressionCompiler {
             case .not:
                 return { row in .bool(!x(row).isTrue) }
             }
-        case let .binary(op, l, r):
+        case .binary(let op, let l, let r):
             let a = compile(l, slot: slot)
             let b = compile(r, slot: slot)
             return binary(op, a, b)
-        case let .call(name, args, _):
+        case .call(let name, let args, _):
             let compiled = args.map { compile($0, slot: slot) }
             return call(ExpressionFunction(rawValue: name)!, compiled, slot: slot, args: args)
         }
     }
 
-    private static func binary(_ op: BinaryOperator, _ a: @escaping CompiledExpression, _ b: @escaping CompiledExpression)
+    private static func binary(
+        _ op: BinaryOperator, _ a: @escaping CompiledExpression, _ b: @escaping CompiledExpression
+    )
         -> CompiledExpression
     {
         switch op {
@@ -101,8 +103,8 @@ enum ExpressionCompiler {
     static func equal(_ x: RowValue, _ y: RowValue) -> Bool? {
         if let p = x.number, let q = y.number { return p == q }
         switch (x, y) {
-        case let (.string(s), .string(t)): return s == t
-        case let (.bool(s), .bool(t)): return s == t
+        case (.string(let s), .string(let t)): return s == t
+        case (.bool(let s), .bool(let t)): return s == t
         case (.null, _), (_, .null), (.composite, _), (_, .composite): return nil
         default: return false  // two values of different types are not equal
         }
@@ -152,7 +154,9 @@ enum ExpressionCompiler {
         case .clamp:
             let (x, lo, hi) = (f[0], f[1], f[2])
             return { row in
-                guard let v = x(row).number, let l = lo(row).number, let h = hi(row).number, l <= h else { return .null }
+                guard let v = x(row).number, let l = lo(row).number, let h = hi(row).number, l <= h else {
+                    return .null
+                }
                 return .number(Swift.min(Swift.max(v, l), h))
             }
         case .exists:

@@ -63,7 +63,8 @@ struct ExpressionLexer {
                     i = j
                 }
                 if i < s.count, s[i].isIdentifierStart {
-                    throw error("unexpected '\(s[i])' after a number", hint: "separate words with an operator", i..<i + 1)
+                    throw error(
+                        "unexpected '\(s[i])' after a number", hint: "separate words with an operator", i..<i + 1)
                 }
                 let literal = String(String.UnicodeScalarView(s[start..<i]))
                 guard let value = Double(literal), value.isFinite else {
@@ -92,7 +93,8 @@ struct ExpressionLexer {
                         case "r": value.append("\r")
                         default:
                             throw error(
-                                "unknown escape '\\\(s[i + 1])' in a string", hint: "use \\\\, \\', \\\", \\n, \\t or \\r",
+                                "unknown escape '\\\(s[i + 1])' in a string",
+                                hint: "use \\\\, \\', \\\", \\n, \\t or \\r",
                                 i..<i + 2)
                         }
                         i += 2
@@ -111,7 +113,9 @@ struct ExpressionLexer {
                 }
                 guard close > i + 1 else { throw error("empty `name`", start..<close + 1) }
                 tokens.append(
-                    Token(kind: .quotedName(String(String.UnicodeScalarView(s[(i + 1)..<close]))), range: start..<close + 1))
+                    Token(
+                        kind: .quotedName(String(String.UnicodeScalarView(s[(i + 1)..<close]))),
+                        range: start..<close + 1))
                 i = close + 1
             case _ where c.isIdentifierStart:
                 while i < s.count, s[i].isIdentifierContinue { i += 1 }

@@ -83,7 +83,8 @@ struct ExpressionParser {
             let close = next()
             guard case .rightParen = close.kind else {
                 throw ExpressionError(
-                    .syntax, "expected ')' to close the '(' at column \(token.range.lowerBound + 1), found \(Self.describe(close))",
+                    .syntax,
+                    "expected ')' to close the '(' at column \(token.range.lowerBound + 1), found \(Self.describe(close))",
                     range: close.range)
             }
             return ExpressionNode(kind: inner.kind, range: token.range.lowerBound..<close.range.upperBound)
@@ -120,7 +121,8 @@ struct ExpressionParser {
                 end = component.range.upperBound
             default:
                 throw ExpressionError(
-                    .syntax, "expected a field name after '.', found \(Self.describe(component))", range: component.range)
+                    .syntax, "expected a field name after '.', found \(Self.describe(component))",
+                    range: component.range)
             }
         }
         if case .leftParen = peek.kind {

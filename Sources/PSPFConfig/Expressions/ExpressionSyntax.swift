@@ -97,13 +97,14 @@ struct ExpressionNode: Sendable, Hashable {
     var canonical: String {
         switch kind {
         case .number(let v): v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
-        case .string(let s): "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        case .string(let s):
+            "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
         case .bool(let b): String(b)
         case .null: "null"
         case .field(let name): name.description
-        case let .unary(op, operand): "(\(op.rawValue)\(operand.canonical))"
-        case let .binary(op, l, r): "(\(l.canonical) \(op.rawValue) \(r.canonical))"
-        case let .call(name, args, _): "\(name)(\(args.map(\.canonical).joined(separator: ", ")))"
+        case .unary(let op, let operand): "(\(op.rawValue)\(operand.canonical))"
+        case .binary(let op, let l, let r): "(\(l.canonical) \(op.rawValue) \(r.canonical))"
+        case .call(let name, let args, _): "\(name)(\(args.map(\.canonical).joined(separator: ", ")))"
         }
     }
 
@@ -113,7 +114,7 @@ struct ExpressionNode: Sendable, Hashable {
         case .field(let name):
             if !fields.contains(where: { $0.0 == name }) { fields.append((name, range)) }
         case .unary(_, let operand): operand.collectFields(into: &fields)
-        case let .binary(_, l, r):
+        case .binary(_, let l, let r):
             l.collectFields(into: &fields)
             r.collectFields(into: &fields)
         case .call(_, let args, _): for a in args { a.collectFields(into: &fields) }

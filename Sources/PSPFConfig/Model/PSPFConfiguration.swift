@@ -30,7 +30,8 @@ public struct PSPFConfiguration: Sendable {
     public var logging: LoggingConfig
 
     public init(
-        file: String = "<memory>", version: Int = 1, dataDirectory: String = "/var/lib/pspf", brokers: [BrokerConfig] = [],
+        file: String = "<memory>", version: Int = 1, dataDirectory: String = "/var/lib/pspf",
+        brokers: [BrokerConfig] = [],
         sources: [SourceConfig] = [], pipelines: [PipelineConfig] = [], sinks: [SinkConfig] = [],
         checkpoint: CheckpointConfig = CheckpointConfig(), deadLetters: DeadLetterConfig = DeadLetterConfig(),
         admin: AdminConfig = AdminConfig(), shutdown: ShutdownConfig = ShutdownConfig(),

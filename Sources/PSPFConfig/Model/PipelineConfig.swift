@@ -108,21 +108,23 @@ public enum WindowConfig: Sendable, Hashable, CustomStringConvertible {
     /// The engine's window assigner.
     public var spec: WindowSpec {
         switch self {
-        case let .tumbling(size, offset): .tumbling(size: size, offset: offset)
-        case let .hopping(size, slide, offset): .hopping(size: size, slide: slide, offset: offset)
-        case let .session(gap, maxLength): .session(gap: gap, maxLength: maxLength)
-        case let .count(n): .count(n)
+        case .tumbling(let size, let offset): .tumbling(size: size, offset: offset)
+        case .hopping(let size, let slide, let offset): .hopping(size: size, slide: slide, offset: offset)
+        case .session(let gap, let maxLength): .session(gap: gap, maxLength: maxLength)
+        case .count(let n): .count(n)
         }
     }
 
     public var description: String {
         let f = ConfigDuration.format(_:)
         switch self {
-        case let .tumbling(size, offset): return "tumbling \(f(size))" + (offset == .zero ? "" : " offset \(f(offset))")
-        case let .hopping(size, slide, offset):
+        case .tumbling(let size, let offset):
+            return "tumbling \(f(size))" + (offset == .zero ? "" : " offset \(f(offset))")
+        case .hopping(let size, let slide, let offset):
             return "hopping \(f(size)) every \(f(slide))" + (offset == .zero ? "" : " offset \(f(offset))")
-        case let .session(gap, maxLength): return "session gap \(f(gap))" + (maxLength.map { " max \(f($0))" } ?? "")
-        case let .count(n): return "count \(n)"
+        case .session(let gap, let maxLength):
+            return "session gap \(f(gap))" + (maxLength.map { " max \(f($0))" } ?? "")
+        case .count(let n): return "count \(n)"
         }
     }
 }
@@ -196,7 +198,7 @@ public struct AggregateConfig: Sendable, Hashable {
         guard let field else { return function == .count ? "count" : nil }
         let suffix = field.replacingDots()
         switch function {
-        case let .percentile(q, _):
+        case .percentile(let q, _):
             let p = (q * 100 * 10_000).rounded() / 10_000
             let label = p == p.rounded() ? "p\(Int(p))" : "p" + String(p).replacingDots()
             return "\(label)_\(suffix)"

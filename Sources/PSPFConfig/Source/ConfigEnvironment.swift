@@ -33,7 +33,16 @@ public struct ConfigEnvironment: Sendable {
 
     /// This process: its environment variables, its host name and the real file system.
     public static var process: ConfigEnvironment {
-        ConfigEnvironment(variables: ProcessInfo.processInfo.environment, hostName: ProcessInfo.processInfo.hostName)
+        ConfigEnvironment(variables: ProcessInfo.processInfo.environment, hostName: localHostName())
+    }
+
+    /// `gethostname(2)`, without the DNS lookup `ProcessInfo.hostName` may do (an edge box's
+    /// resolver may be down when the daemon starts).
+    static func localHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 
     /// Reads a file from disk.

@@ -44,15 +44,26 @@ enum Interpolation {
                 j += 1
             }
             guard let close = s[j...].firstIndex(of: "}") else {
-                return .failure(Failure(offset: start, message: "unterminated '${' in value", hint: "write ${NAME} or ${NAME:-default}; for a literal '${' write '$${'"))
+                return .failure(
+                    Failure(
+                        offset: start, message: "unterminated '${' in value",
+                        hint: "write ${NAME} or ${NAME:-default}; for a literal '${' write '$${'"))
             }
             guard !name.isEmpty else {
-                return .failure(Failure(offset: start, message: "invalid variable name in '\(String(String.UnicodeScalarView(s[start...close])))'", hint: "names are letters, digits and '_', starting with a letter or '_'"))
+                return .failure(
+                    Failure(
+                        offset: start,
+                        message: "invalid variable name in '\(String(String.UnicodeScalarView(s[start...close])))'",
+                        hint: "names are letters, digits and '_', starting with a letter or '_'"))
             }
             var fallback: String?
             if j < close {
                 guard j + 1 < close, s[j] == ":", s[j + 1] == "-" else {
-                    return .failure(Failure(offset: start, message: "invalid reference '\(String(String.UnicodeScalarView(s[start...close])))'", hint: "write ${NAME} or ${NAME:-default}"))
+                    return .failure(
+                        Failure(
+                            offset: start,
+                            message: "invalid reference '\(String(String.UnicodeScalarView(s[start...close])))'",
+                            hint: "write ${NAME} or ${NAME:-default}"))
                 }
                 fallback = String(String.UnicodeScalarView(s[(j + 2)..<close]))
             }
@@ -62,7 +73,10 @@ enum Interpolation {
             } else if let fallback {
                 value = fallback
             } else {
-                return .failure(Failure(offset: start, message: "environment variable '\(name)' is not set", hint: "set \(name) in the daemon's environment, or give a default: ${\(name):-value}"))
+                return .failure(
+                    Failure(
+                        offset: start, message: "environment variable '\(name)' is not set",
+                        hint: "set \(name) in the daemon's environment, or give a default: ${\(name):-value}"))
             }
             let count = value.unicodeScalars.count
             out.append(contentsOf: value.unicodeScalars)

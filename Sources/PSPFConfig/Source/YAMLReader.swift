@@ -40,12 +40,15 @@ enum YAMLReader {
             case .alias(let alias):
                 // Yams resolves aliases while composing; an unresolved one is reported as a parse error.
                 return ConfigNode(
-                    .scalar(ConfigNode.Scalar(text: "", raw: "", isNull: true, isQuoted: false, interpolation: InterpolationMap())),
+                    .scalar(
+                        ConfigNode.Scalar(
+                            text: "", raw: "", isNull: true, isQuoted: false, interpolation: InterpolationMap())),
                     at: alias.mark.map { SourceLocation(line: $0.line, column: $0.column) } ?? location)
             }
         }
 
-        private func convert(_ scalar: Node.Scalar, at location: SourceLocation, interpolate: Bool) -> ConfigNode.Scalar {
+        private func convert(_ scalar: Node.Scalar, at location: SourceLocation, interpolate: Bool) -> ConfigNode.Scalar
+        {
             let raw = scalar.string
             let quoted = scalar.style != .plain && scalar.style != .any
             let literalNull = !quoted && ["", "~", "null", "Null", "NULL"].contains(raw)
@@ -60,7 +63,8 @@ enum YAMLReader {
                 case .failure(let failure):
                     failed = true
                     let node = ConfigNode(
-                        .scalar(ConfigNode.Scalar(text: raw, raw: raw, isNull: false, isQuoted: quoted, interpolation: map)),
+                        .scalar(
+                            ConfigNode.Scalar(text: raw, raw: raw, isNull: false, isQuoted: quoted, interpolation: map)),
                         at: location)
                     diagnostics.error(
                         .interpolation, "", failure.message, hint: failure.hint,
@@ -73,7 +77,9 @@ enum YAMLReader {
             return result
         }
 
-        private func entries(of mapping: Node.Mapping, at location: SourceLocation) -> [(key: ConfigNode, value: ConfigNode)] {
+        private func entries(of mapping: Node.Mapping, at location: SourceLocation) -> [(
+            key: ConfigNode, value: ConfigNode
+        )] {
             var explicit: [(key: ConfigNode, value: ConfigNode)] = []
             var merged: [(key: ConfigNode, value: ConfigNode)] = []
             for (key, value) in mapping {
@@ -91,7 +97,8 @@ enum YAMLReader {
                     }
                     continue
                 }
-                explicit.append((convert(key, fallback: location, interpolate: false), convert(value, fallback: location)))
+                explicit.append(
+                    (convert(key, fallback: location, interpolate: false), convert(value, fallback: location)))
             }
             // Explicit keys win over merged ones; among merged mappings the first wins.
             var names = Set(explicit.compactMap { $0.key.scalar?.text })
@@ -106,19 +113,22 @@ enum YAMLReader {
     private static func report(_ error: YamlError, text: String, diagnostics: Diagnostics) {
         func location(_ mark: Mark) -> SourceLocation { SourceLocation(line: mark.line, column: mark.column) }
         switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-            let .composer(context, problem, mark, _):
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             var message = "invalid YAML: \(problem)"
-            if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
+            if let context {
+                message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
+            }
             diagnostics.error(.yamlSyntax, "", message, hint: yamlHint(problem), at: location(mark))
-        case let .duplicatedKeysInMapping(duplicates, context):
+        case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? "?"
             let first = location(context.mark)
             let second = secondOccurrence(of: key, after: first, in: text)
             diagnostics.error(
-                .duplicateKey, "", "duplicate key '\(key)'" + (second != nil ? " (first defined at line \(first.line))" : ""),
+                .duplicateKey, "",
+                "duplicate key '\(key)'" + (second != nil ? " (first defined at line \(first.line))" : ""),
                 hint: "a key may appear only once in a mapping; remove one of them", at: second ?? first)
-        case let .reader(problem, offset, _, _):
+        case .reader(let problem, let offset, _, _):
             var line = 1
             var column = 1
             if let offset {
@@ -126,7 +136,8 @@ enum YAMLReader {
                     if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
                 }
             }
-            diagnostics.error(.yamlSyntax, "", "cannot read YAML: \(problem)", at: SourceLocation(line: line, column: column))
+            diagnostics.error(
+                .yamlSyntax, "", "cannot read YAML: \(problem)", at: SourceLocation(line: line, column: column))
         default:
             diagnostics.error(.yamlSyntax, "", "cannot parse YAML: \(error)", at: SourceLocation(line: 1, column: 1))
         }
@@ -144,7 +155,9 @@ enum YAMLReader {
     }
 
     /// The next line after `first` where `key:` starts at the same column: the repeated key.
-    private static func secondOccurrence(of key: String, after first: SourceLocation, in text: String) -> SourceLocation? {
+    private static func secondOccurrence(of key: String, after first: SourceLocation, in text: String)
+        -> SourceLocation?
+    {
         let lines = SourceText(text).lines
         guard first.line >= 1 else { return nil }
         for index in first.line..<lines.count {

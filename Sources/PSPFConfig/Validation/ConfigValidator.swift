@@ -24,7 +24,8 @@ struct ConfigValidator {
                 let sinkPath = join(join(path, "sinks"), index: i)
                 reference(sink, kind: "sink", in: sinks, path: sinkPath)
                 if !seen.insert(sink).inserted {
-                    diagnostics.error(.duplicateName, sinkPath, "sink '\(sink)' is listed twice", hint: "list each sink once")
+                    diagnostics.error(
+                        .duplicateName, sinkPath, "sink '\(sink)' is listed twice", hint: "list each sink once")
                 }
             }
             _ = PipelineAnalyzer(pipeline: pipeline, diagnostics: diagnostics).analyze()

@@ -11,7 +11,9 @@ struct PipelineAnalyzer {
     let diagnostics: Diagnostics
 
     /// Column names the result object already uses (see docs/engine.md §5).
-    static let reservedNames: Set<String> = ["id", "pipeline", "key", "window_start", "window_end", "window_seq", "count"]
+    static let reservedNames: Set<String> = [
+        "id", "pipeline", "key", "window_start", "window_end", "window_seq", "count",
+    ]
 
     private var path: String { join("pipelines", pipeline.name) }
 
@@ -55,8 +57,17 @@ struct PipelineAnalyzer {
         }
 
         /// Resolves a name in an expression; records which computed fields it depends on.
-        func resolver(referencing dependencies: Dependencies?) -> ExpressionChecker.Resolver {
+        func resolver(referencing dependencies: Dependencies?, defining current: String? = nil)
+            -> ExpressionChecker.Resolver
+        {
             return { name, range in
+                if name.components.count == 1, name.components[0] == current {
+                    return .failure(
+                        ExpressionError(
+                            .unknownField, "computed field '\(name)' refers to itself",
+                            hint: "a computed field cannot reuse the name of a field it reads; call it e.g. \(name)_2",
+                            range: range))
+                }
                 if name.components.count == 1, let type = computedTypes[name.components[0]] {
                     if let dependencies, let i = computedIndex[name.components[0]] {
                         dependencies.after = Swift.max(dependencies.after, i + 1)
@@ -67,7 +78,8 @@ struct PipelineAnalyzer {
                     return .failure(
                         ExpressionError(
                             .unknownField, "computed field '\(name)' is used before it is defined",
-                            hint: "computed fields are evaluated in order; move '\(name)' above this one", range: range))
+                            hint: "computed fields are evaluated in order; move '\(name)' above this one", range: range)
+                    )
                 }
                 let fieldPath = JSONFieldPath(components: name.components)
                 if schema != nil && !declared.contains(fieldPath) {
@@ -105,7 +117,7 @@ struct PipelineAnalyzer {
                     .duplicateName, computedPath, "computed field '\(computed.name)' has the name of a payload field",
                     hint: "choose another name; a computed field cannot replace a field of the payload")
             }
-            var checker = ExpressionChecker(resolve: resolver(referencing: nil))
+            var checker = ExpressionChecker(resolve: resolver(referencing: nil, defining: computed.name))
             let type = checker.check(computed.expression.root)
             report(checker.errors, at: computedPath)
             let slot = layout.slotCount
@@ -149,7 +161,8 @@ struct PipelineAnalyzer {
             if Self.reservedNames.contains(aggregate.name) && !isElementCount {
                 diagnostics.error(
                     .reservedName, join(itemPath, "name"), "'\(aggregate.name)' is a field of every result",
-                    hint: "reserved: id, pipeline, key, window_start, window_end, window_seq, count; choose another name")
+                    hint:
+                        "reserved: id, pipeline, key, window_start, window_end, window_seq, count; choose another name")
             }
             var column = PipelineLayout.Column(config: aggregate, slot: nil, integral: false)
             switch aggregate.input {
@@ -166,7 +179,8 @@ struct PipelineAnalyzer {
                     checkNumeric(aggregate, type, path: fieldPath, what: "'\(text)' is a \(type.type)", offset: nil)
                     column.slot = layout.slotOfName[name]
                     let schemaType = schemaByPath[JSONFieldPath(components: name.components)]?.type
-                    let exactFunction = aggregate.function == .sum || aggregate.function == .min
+                    let exactFunction =
+                        aggregate.function == .sum || aggregate.function == .min
                         || aggregate.function == .max
                     column.integral = schemaType == .integer && exactFunction
                 }
@@ -176,7 +190,8 @@ struct PipelineAnalyzer {
                 let type = checker.check(expression.root)
                 report(checker.errors, at: expressionPath)
                 if checker.errors.isEmpty {
-                    checkNumeric(aggregate, type, path: expressionPath, what: "the expression is a \(type.type)", offset: 0)
+                    checkNumeric(
+                        aggregate, type, path: expressionPath, what: "the expression is a \(type.type)", offset: 0)
                 }
                 let slot = layout.slotCount
                 layout.slotCount += 1

@@ -66,7 +66,9 @@ public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible 
         let (whole, o1) = integer.multipliedReportingOverflow(by: multiplier)
         if o1 { return nil }
         // fraction / fractionScale × multiplier, rounded down, without overflow for sane inputs.
-        let part = fractionScale == 1 ? 0 : Int64((Double(fraction) / Double(fractionScale) * Double(multiplier)).rounded(.down))
+        let part =
+            fractionScale == 1
+            ? 0 : Int64((Double(fraction) / Double(fractionScale) * Double(multiplier)).rounded(.down))
         let (total, o2) = whole.addingReportingOverflow(part)
         return o2 ? nil : total
     }

@@ -53,9 +53,9 @@ public struct DynamicColumn<Input>: Sendable {
             case .max: "max"
             case .first: "first"
             case .last: "last"
-            case let .stddev(population): population ? "stddev(population)" : "stddev"
-            case let .variance(population): population ? "variance(population)" : "variance"
-            case let .percentile(q, accuracy): "percentile(\(q), accuracy: \(accuracy))"
+            case .stddev(let population): population ? "stddev(population)" : "stddev"
+            case .variance(let population): population ? "variance(population)" : "variance"
+            case .percentile(let q, let accuracy): "percentile(\(q), accuracy: \(accuracy))"
             }
         }
     }
@@ -93,10 +93,12 @@ public struct DynamicColumn<Input>: Sendable {
         case (.count, _): break
         case (_, .none): preconditionFailure("aggregate column '\(name)': \(function) needs an input")
         case (.first, .value), (.last, .value), (.first, .valueAt), (.last, .valueAt): break
-        case (.first, _), (.last, _): preconditionFailure("aggregate column '\(name)': \(function) needs a .value reader")
-        case let (.percentile(q, accuracy), _):
+        case (.first, _), (.last, _):
+            preconditionFailure("aggregate column '\(name)': \(function) needs a .value reader")
+        case (.percentile(let q, let accuracy), _):
             precondition((0...1).contains(q), "aggregate column '\(name)': quantile must be in 0...1, got \(q)")
-            precondition(accuracy > 0 && accuracy < 1, "aggregate column '\(name)': relative accuracy must be in (0, 1)")
+            precondition(
+                accuracy > 0 && accuracy < 1, "aggregate column '\(name)': relative accuracy must be in (0, 1)")
         default: break
         }
         self.name = name
@@ -237,7 +239,8 @@ public struct DynamicColumns<Input>: ColumnList {
                 } else {
                     presenceReaders.append(Self.presenceReader(column.reader))
                     kernel = Kernel(
-                        kind: .countValues, accumulator: empty.cells.count, column: 0, reader: presenceReaders.count - 1)
+                        kind: .countValues, accumulator: empty.cells.count, column: 0, reader: presenceReaders.count - 1
+                    )
                 }
                 empty.cells.append(.count(0))
             case .sum:
@@ -285,12 +288,13 @@ public struct DynamicColumns<Input>: ColumnList {
                 case .valueAt(_, let read): valueReaders.append(read)
                 default: preconditionFailure("checked in DynamicColumn.init")
                 }
-                let pick = Pick(FieldReader(\Bare<AggregateValue>.value), last: column.function == .last, name: column.name)
+                let pick = Pick(
+                    FieldReader(\Bare<AggregateValue>.value), last: column.function == .last, name: column.name)
                 kernel = Kernel(
                     kind: .pick, accumulator: empty.cells.count, column: picks.count, reader: valueReaders.count - 1)
                 picks.append(pick)
                 empty.cells.append(.pick(pick.initial()))
-            case let .stddev(population), let .variance(population):
+            case .stddev(let population), .variance(let population):
                 let isStandardDeviation = if case .stddev = column.function { true } else { false }
                 let dispersion = Dispersion(
                     FieldReader(\Bare<Double>.value), standardDeviation: isStandardDeviation, population: population,
@@ -300,7 +304,7 @@ public struct DynamicColumns<Input>: ColumnList {
                     reader: number(column.reader))
                 dispersions.append(dispersion)
                 empty.cells.append(.dispersion(dispersion.initial()))
-            case let .percentile(q, accuracy):
+            case .percentile(let q, let accuracy):
                 let percentile = Percentile(
                     FieldReader(\Bare<Double>.value), quantile: q, relativeAccuracy: accuracy, name: column.name)
                 kernel = Kernel(
@@ -332,24 +336,24 @@ public struct DynamicColumns<Input>: ColumnList {
     private static func numberReader(_ reader: DynamicColumn<Input>.Reader) -> @Sendable (Input, Int) -> Double? {
         switch reader {
         case .none: { _, _ in nil }
-        case let .number(read): { input, _ in read(input) }
-        case let .integer(read): { input, _ in read(input).map(Double.init) }
-        case let .value(read): { input, _ in read(input).doubleValue }
-        case let .numberAt(_, read): read
-        case let .integerAt(_, read): { read($0, $1).map(Double.init) }
-        case let .valueAt(_, read): { read($0, $1).doubleValue }
+        case .number(let read): { input, _ in read(input) }
+        case .integer(let read): { input, _ in read(input).map(Double.init) }
+        case .value(let read): { input, _ in read(input).doubleValue }
+        case .numberAt(_, let read): read
+        case .integerAt(_, let read): { read($0, $1).map(Double.init) }
+        case .valueAt(_, let read): { read($0, $1).doubleValue }
         }
     }
 
     private static func presenceReader(_ reader: DynamicColumn<Input>.Reader) -> @Sendable (Input, Int) -> Bool {
         switch reader {
         case .none: { _, _ in true }
-        case let .number(read): { input, _ in read(input) != nil }
-        case let .integer(read): { input, _ in read(input) != nil }
-        case let .value(read): { input, _ in !read(input).isNull }
-        case let .numberAt(_, read): { read($0, $1) != nil }
-        case let .integerAt(_, read): { read($0, $1) != nil }
-        case let .valueAt(_, read): { !read($0, $1).isNull }
+        case .number(let read): { input, _ in read(input) != nil }
+        case .integer(let read): { input, _ in read(input) != nil }
+        case .value(let read): { input, _ in !read(input).isNull }
+        case .numberAt(_, let read): { read($0, $1) != nil }
+        case .integerAt(_, let read): { read($0, $1) != nil }
+        case .valueAt(_, let read): { !read($0, $1).isNull }
         }
     }
 
