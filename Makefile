@@ -25,6 +25,8 @@ test: deps
 bench: release
 	.build/release/pspf bench log
 	.build/release/pspf bench engine
+	.build/release/pspf bench ingest
+	.build/release/pspf bench checkpoint
 
 clean:
 	rm -rf .build

@@ -23,7 +23,7 @@ import Synchronization
 /// ``readPhaseEnded()`` appends the batch with one `LogTopic.append(_:)` (the log stamps the
 /// append time), then flushes. One append per batch rather than per message means one lock,
 /// one writer wake-up, one write and one fsync per partition per batch: measured, half the
-/// fsyncs and a fifth of the writes (`docs/benchmarks-ingest.md`). If the append fails (disk
+/// fsyncs and a fifth of the writes (`docs/benchmarks.md`). If the append fails (disk
 /// quota, log failure) nothing of the batch is in the log and ``readPhaseEnded()`` throws: the
 /// client drops the connection without acknowledging the batch and the broker redelivers it.
 ///
