@@ -64,7 +64,7 @@ struct CheckpointRecovery {
         }
         if case .rebuild = mode, hasCheckpoint {
             throw RecoveryError(
-                .pipelineChanged,
+                .storeNotEmpty,
                 "rebuild needs an empty state database, but it holds checkpoint \(recovered.checkpoint?.id ?? 0) of pipeline '\(pipeline)'; move it aside first"
             )
         }
