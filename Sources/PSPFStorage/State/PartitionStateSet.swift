@@ -92,7 +92,8 @@ public struct PartitionStateSet: Sendable {
                 try Self.decodeChunk(row.value, operatorID: operatorID) { ordinal, entryKey, value in
                     let hash = Self.hash(entryKey)
                     let chunk = Int(hash % UInt32(chunkCount))
-                    operators[operatorID]!.insert(ordinal: ordinal, key: entryKey, hash: hash, value: value, chunk: chunk)
+                    operators[operatorID]!.insert(
+                        ordinal: ordinal, key: entryKey, hash: hash, value: value, chunk: chunk)
                     if chunk != stored {
                         moved = true
                         operators[operatorID]!.markDirty(chunk)
@@ -106,7 +107,8 @@ public struct PartitionStateSet: Sendable {
             default:
                 throw StorageError(
                     code: .corruptState,
-                    message: "state row of operator \(operatorID) in \(pipeline)/\(partition) has an unknown key \(key.key)")
+                    message:
+                        "state row of operator \(operatorID) in \(pipeline)/\(partition) has an unknown key \(key.key)")
             }
         }
         var entries: [PSPFCore.StateEntry] = []
