@@ -172,7 +172,8 @@ struct BenchCheckpointCommand: AsyncParsableCommand {
             running.cancel()
             _ = try await running.value
             let totals = records.map { $0.totalDuration.ms }
-            let fileBytes = (try? FileManager.default.attributesOfItem(atPath: caseDirectory + "/state.db")[.size] as? Int) ?? 0
+            let fileBytes =
+                (try? FileManager.default.attributesOfItem(atPath: caseDirectory + "/state.db")[.size] as? Int) ?? 0
             BenchResult(
                 name: "checkpoint.duration.p99", value: percentile(totals, 0.99), unit: "ms",
                 parameters: [

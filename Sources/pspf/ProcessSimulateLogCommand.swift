@@ -38,7 +38,8 @@ struct ProcessSimulateLogCommand: AsyncParsableCommand {
                 fsync: .interval(milliseconds: 5)))
         var simulator = DeviceSimulator(
             configuration: .init(
-                devices: devices, readingsPerDevice: readings, intervalMilliseconds: intervalMs, startMilliseconds: startMs,
+                devices: devices, readingsPerDevice: readings, intervalMilliseconds: intervalMs,
+                startMilliseconds: startMs,
                 outOfOrderRate: outOfOrderRate, lateRate: lateRate, malformedRate: malformedRate, seed: seed))
         var batch = LogBatch()
         var appended = 0
@@ -49,7 +50,8 @@ struct ProcessSimulateLogCommand: AsyncParsableCommand {
             device.withUTF8 { key in
                 source.withUTF8 { topic in
                     message.payload.withUnsafeBytes { payload in
-                        batch.append(key: UnsafeRawBufferPointer(key), topic: UnsafeRawBufferPointer(topic), payload: payload)
+                        batch.append(
+                            key: UnsafeRawBufferPointer(key), topic: UnsafeRawBufferPointer(topic), payload: payload)
                     }
                 }
             }

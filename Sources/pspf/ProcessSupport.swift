@@ -51,7 +51,9 @@ struct ReferencePipelineOptions: ParsableArguments {
     @Option(name: .customLong("window-ms"), help: "Tumbling window size.") var windowMs: Int64 = 10_000
     @Option(name: .customLong("out-of-orderness-ms"), help: "Allowed out-of-orderness of event time.")
     var outOfOrdernessMs: Int64 = 2_000
-    @Option(name: .customLong("idle-timeout-ms"), help: "Close a silent device's windows after this much processing time; 0 = never.")
+    @Option(
+        name: .customLong("idle-timeout-ms"),
+        help: "Close a silent device's windows after this much processing time; 0 = never.")
     var idleTimeoutMs: Int64 = 30_000
 
     var plan: PipelinePlan<InputRecord, WindowResult<String, AggregateRow>> {
@@ -86,7 +88,8 @@ struct ProcessingSetup {
                     fsync: .none))
             let deadLetters = try log.topic(
                 options.deadLetters,
-                config: TopicConfig(partitions: options.partitionCount(of: options.deadLetters, fallback: 1), fsync: .none))
+                config: TopicConfig(
+                    partitions: options.partitionCount(of: options.deadLetters, fallback: 1), fsync: .none))
             var configuration = SQLiteCheckpointStore.Configuration()
             configuration.options.beforeCommit = { FaultPoints.hit("checkpoint.commit") }
             let store = try SQLiteCheckpointStore(path: options.statePath, configuration: configuration, logger: logger)
@@ -121,7 +124,8 @@ final class GracefulStop: @unchecked Sendable {
                     logger.warning("second signal: exiting without a final checkpoint")
                     exit(128 + signalNumber)
                 }
-                logger.info("stopping: finishing the current batches and writing a final checkpoint (signal again to exit now)")
+                logger.info(
+                    "stopping: finishing the current batches and writing a final checkpoint (signal again to exit now)")
                 task.cancel()
             }
             source.resume()

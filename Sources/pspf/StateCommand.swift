@@ -108,7 +108,10 @@ struct StateCheckpointsCommand: AsyncParsableCommand {
                     writer.beginObject()
                     writer.key("id"); writer.number(info.id)
                     writer.key("started_ms"); writer.number(info.startedAtMs)
-                    writer.key("apply_us"); writer.number(info.applyDuration.components.seconds * 1_000_000 + info.applyDuration.components.attoseconds / 1_000_000_000_000)
+                    writer.key("apply_us");
+                    writer.number(
+                        info.applyDuration.components.seconds * 1_000_000 + info.applyDuration.components.attoseconds
+                            / 1_000_000_000_000)
                     writer.key("bytes"); writer.number(info.bytesWritten)
                     writer.key("state_rows"); writer.number(info.counts.stateUpserts)
                     writer.endObject()
@@ -121,7 +124,10 @@ struct StateCheckpointsCommand: AsyncParsableCommand {
             infos.map { info in
                 [
                     String(info.id), Self.format(ms: info.startedAtMs),
-                    String(format: "%.2f", Double(info.applyDuration.components.attoseconds) / 1e15 + Double(info.applyDuration.components.seconds) * 1000),
+                    String(
+                        format: "%.2f",
+                        Double(info.applyDuration.components.attoseconds) / 1e15 + Double(
+                            info.applyDuration.components.seconds) * 1000),
                     String(info.bytesWritten), String(info.counts.stateUpserts),
                 ]
             })
@@ -135,7 +141,8 @@ struct StateCheckpointsCommand: AsyncParsableCommand {
             recovered.outputLogEnds.map { [$0.topic, String($0.partition), String($0.endOffset)] })
         if !recovered.sinkOffsets.isEmpty {
             print("")
-            printTable(["sink", "delivered offset"], recovered.sinkOffsets.map { [$0.sink, String($0.deliveredOffset)] })
+            printTable(
+                ["sink", "delivered offset"], recovered.sinkOffsets.map { [$0.sink, String($0.deliveredOffset)] })
         }
     }
 

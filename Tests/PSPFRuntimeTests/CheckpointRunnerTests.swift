@@ -46,7 +46,9 @@ import Testing
         func append(_ readings: [(device: String, ms: Int64, temp: Double)]) async throws {
             var batch = LogBatch()
             for r in readings {
-                batch.append(key: r.device, topic: "sensors/\(r.device)", payload: #"{"device":"\#(r.device)","ts":\#(r.ms),"temp":\#(r.temp)}"#)
+                batch.append(
+                    key: r.device, topic: "sensors/\(r.device)",
+                    payload: #"{"device":"\#(r.device)","ts":\#(r.ms),"temp":\#(r.temp)}"#)
             }
             try await input.appendDurably(batch)
         }
@@ -171,7 +173,9 @@ import Testing
             }
             let s = Self.t0
             // Before the restart, device a has two open sessions, [0, 5 s) and [8 s, 13 s).
-            let before: [(String, Int64, Double)] = [("a", s, 1), ("a", s + 8000, 2), ("b", s, 10), ("b", s + 3000, 11)]
+            let before: [(String, Int64, Double)] = [
+                ("a", s, 1), ("a", s + 8000, 2), ("b", s, 10), ("b", s + 3000, 11),
+            ]
             // After: a reading at 4 s bridges a's sessions; b's session is extended; a new one later.
             let after: [(String, Int64, Double)] = [
                 ("a", s + 4000, 3), ("b", s + 7000, 12), ("a", s + 30_000, 4), ("b", s + 40_000, 13),
@@ -206,8 +210,11 @@ import Testing
             }
             reference.finish()
             #expect(restarted.sorted() == straight.sorted())
-            #expect(restarted.sorted() == ["a [0, 13000) n=3 1.0…3.0", "a [30000, 35000) n=1 4.0…4.0",
-                                           "b [0, 12000) n=3 10.0…12.0", "b [40000, 45000) n=1 13.0…13.0"])
+            #expect(
+                restarted.sorted() == [
+                    "a [0, 13000) n=3 1.0…3.0", "a [30000, 35000) n=1 4.0…4.0",
+                    "b [0, 12000) n=3 10.0…12.0", "b [40000, 45000) n=1 13.0…13.0",
+                ])
             try lifetime.close()
         }
     }
@@ -217,7 +224,8 @@ import Testing
         let end = (result["window_end"]?.int64Value ?? 0) - t0
         let min = result["min_temp"]?.doubleValue ?? .nan
         let max = result["max_temp"]?.doubleValue ?? .nan
-        return "\(result["key"]?.stringValue ?? "?") [\(start), \(end)) n=\(result["count"]?.int64Value ?? 0) \(min)…\(max)"
+        return
+            "\(result["key"]?.stringValue ?? "?") [\(start), \(end)) n=\(result["count"]?.int64Value ?? 0) \(min)…\(max)"
     }
 
     // MARK: Graceful stop, checkpointNow
@@ -304,7 +312,9 @@ final class FailingStore: CheckpointStore, @unchecked Sendable {
     init(failAt: Int) { self.failAt = failAt }
 
     func commit(_ delta: CheckpointDelta) throws -> CheckpointInfo {
-        let n = count.withLock { $0 += 1; return $0 }
+        let n = count.withLock {
+            $0 += 1; return $0
+        }
         if n == failAt { throw Failure() }
         return try inner.commit(delta)
     }

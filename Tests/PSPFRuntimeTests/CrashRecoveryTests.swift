@@ -46,7 +46,8 @@ import Testing
             let log = try PartitionedLog(directory: logDirectory, logger: logger)
             let readings = try log.topic("readings", config: TopicConfig(partitions: 4, fsync: .none))
             let appended = try await appendSimulated(
-                .init(devices: 100, readingsPerDevice: 2000, lateRate: 0.01, malformedRate: 0.01, seed: 11), to: readings)
+                .init(devices: 100, readingsPerDevice: 2000, lateRate: 0.01, malformedRate: 0.01, seed: 11),
+                to: readings)
             try log.close()
 
             let arguments = [
@@ -157,7 +158,8 @@ import Testing
 
             // Rebuild re-derives state and output from the input; the next run resumes normally.
             let rebuilt = try await binary.run(
-                ["state", "rebuild", "--dir", directory, "--idle-timeout-ms", "0", "--log-level", "info"], scratch: directory)
+                ["state", "rebuild", "--dir", directory, "--idle-timeout-ms", "0", "--log-level", "info"],
+                scratch: directory)
             #expect(rebuilt.succeeded, "\(rebuilt)")
             #expect(rebuilt.stderr.contains("rebuild: 100%"), "progress is logged: \(rebuilt.stderr)")
             let aside = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
@@ -188,10 +190,12 @@ import Testing
             try connection.close()
             let before = try Data(contentsOf: URL(fileURLWithPath: path))
 
-            let outcome = try await binary.run(["process", "--dir", directory, "--until-caught-up"], scratch: directory)
+            let outcome = try await binary.run(
+                ["process", "--dir", directory, "--until-caught-up"], scratch: directory)
             #expect(!outcome.signalled && outcome.status == 2, "\(outcome)")
             #expect(
-                outcome.stderr.contains("is newer than this pspf supports (\(StateSchema.latestVersion))"), "\(outcome)")
+                outcome.stderr.contains("is newer than this pspf supports (\(StateSchema.latestVersion))"), "\(outcome)"
+            )
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         }
     }

@@ -111,7 +111,8 @@ struct BinaryStateCodecTests {
         var events: [TimedEvent<Reading>] = []
         for i in 0..<60 {
             let ts = Int64(i * 7 % 50 + i)
-            events.append(TimedEvent(Reading(device: "d\(i % 3)", ts: ts, temp: Double(i) * 0.5), at: .milliseconds(ts)))
+            events.append(
+                TimedEvent(Reading(device: "d\(i % 3)", ts: ts, temp: Double(i) * 0.5), at: .milliseconds(ts)))
         }
         let runner = TestRunner(plan: plan)
         let straight = runner.run(events)

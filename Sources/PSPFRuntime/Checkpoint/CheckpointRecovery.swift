@@ -64,7 +64,7 @@ struct CheckpointRecovery {
         }
         if case .rebuild = mode, hasCheckpoint {
             throw RecoveryError(
-                .pipelineChanged,
+                .storeNotEmpty,
                 "rebuild needs an empty state database, but it holds checkpoint \(recovered.checkpoint?.id ?? 0) of pipeline '\(pipeline)'; move it aside first"
             )
         }
@@ -155,7 +155,9 @@ struct CheckpointRecovery {
             summary.clampedGroups.append("\(topic.name)/\(group)")
             logger.info(
                 "moved a consumer group of an output log back to the checkpoint: its results after it will be regenerated and delivered again",
-                metadata: ["topic": "\(topic.name)", "group": "\(group)", "offsets": "\(clamped.sorted { $0.key < $1.key })"])
+                metadata: [
+                    "topic": "\(topic.name)", "group": "\(group)", "offsets": "\(clamped.sorted { $0.key < $1.key })",
+                ])
         }
         for (partition, end) in ends.enumerated() {
             guard let end else { continue }
@@ -204,7 +206,8 @@ struct CheckpointRecovery {
                     metadata: ["topic": "\(input.name)", "deleted": "\(text)"])
             }
             for topic in outputs {
-                try await rollBack(topic, to: Array(repeating: 0, count: topic.partitionCount), summary: &outcome.summary)
+                try await rollBack(
+                    topic, to: Array(repeating: 0, count: topic.partitionCount), summary: &outcome.summary)
             }
         }
         var delta = CheckpointDelta(stateUpserts: [descriptor.stateEntry()])
@@ -217,7 +220,9 @@ struct CheckpointRecovery {
         for topic in outputs {
             for partition in 0..<topic.partitionCount {
                 delta.outputLogEnds.append(
-                    OutputLogEnd(topic: topic.name, partition: partition, endOffset: topic.appendedEndOffset(partition: partition)))
+                    OutputLogEnd(
+                        topic: topic.name, partition: partition,
+                        endOffset: topic.appendedEndOffset(partition: partition)))
             }
         }
         let info = try await store.commit(delta)

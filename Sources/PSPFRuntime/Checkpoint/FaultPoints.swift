@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
 
 /// Test-only crash points. Inert unless the process was started with the environment variable
 /// `PSPF_CRASH_AT` set, e.g. `PSPF_CRASH_AT=checkpoint.commit:3`: then the process sends itself

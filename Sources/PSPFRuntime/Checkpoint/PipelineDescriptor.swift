@@ -55,7 +55,9 @@ struct PipelineDescriptor: Equatable, Sendable {
                 guard fields.count == 2, let count = Int(fields[1]) else { return nil }
                 input = (String(fields[0]), count)
             case "codec":
-                guard value.hasPrefix("binary "), let version = Int(value.dropFirst("binary ".count)) else { return nil }
+                guard value.hasPrefix("binary "), let version = Int(value.dropFirst("binary ".count)) else {
+                    return nil
+                }
                 codec = version
             case "operator": operators.append(value)
             default: continue

@@ -19,6 +19,8 @@ public struct RecoveryError: Error, Sendable, CustomStringConvertible {
         public static let pipelineChanged = Code("pipelineChanged")
         /// Retention deleted input the rebuild would need (see `allowPartial`).
         public static let inputIncomplete = Code("inputIncomplete")
+        /// A rebuild was asked of a store that already holds a checkpoint of the pipeline.
+        public static let storeNotEmpty = Code("storeNotEmpty")
     }
 
     public var code: Code

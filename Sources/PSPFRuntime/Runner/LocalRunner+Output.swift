@@ -81,7 +81,8 @@ extension LocalRunner {
             for partition in 0..<topic.partitionCount {
                 delta.outputLogEnds.append(
                     OutputLogEnd(
-                        topic: topic.name, partition: partition, endOffset: topic.appendedEndOffset(partition: partition)))
+                        topic: topic.name, partition: partition,
+                        endOffset: topic.appendedEndOffset(partition: partition)))
             }
             // Sinks forward from the output log at their own consumer group (`sink.<name>`);
             // their positions are recorded with the checkpoint.
@@ -144,7 +145,8 @@ extension LocalRunner {
                 "checkpoint committed",
                 metadata: [
                     "checkpoint": "\(info.id)", "final": "\(job.cut.isFinal)",
-                    "total_ms": "\(record.totalDuration.milliseconds)", "sync_ms": "\(record.syncDuration.milliseconds)",
+                    "total_ms": "\(record.totalDuration.milliseconds)",
+                    "sync_ms": "\(record.syncDuration.milliseconds)",
                     "commit_ms": "\(record.commitDuration.milliseconds)", "rows": "\(job.stateRows)",
                     "bytes": "\(info.bytesWritten)",
                 ])

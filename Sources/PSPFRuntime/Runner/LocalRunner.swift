@@ -106,12 +106,16 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     /// final checkpoint. Cancellation is a graceful stop, not an error: what was processed is
     /// written and checkpointed before `run` returns.
     ///
+    /// One run at a time per runner (and per store); a later `run()` resumes from the checkpoints
+    /// of the earlier ones.
+    ///
     /// - Throws: ``RecoveryError`` when the logs and the checkpoint cannot be reconciled safely,
     ///   `StorageError`/`SQLiteError` from the store, `LogError` from the logs.
     public func run() async throws -> RunSummary {
         let control = CheckpointControl()
         defer { activate(nil) }
         let partitions = options.partitions ?? Array(0..<input.partitionCount)
+        precondition(!partitions.isEmpty, "LocalRunner: no input partitions to run")
         let outputs = [output] + (deadLetters.map { [$0] } ?? [])
         let recovery = try await CheckpointRecovery(
             descriptor: descriptor(), input: input, outputs: outputs, store: store, mode: options.recovery,

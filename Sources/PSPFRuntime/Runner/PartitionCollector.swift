@@ -56,7 +56,9 @@ final class PartitionCollector {
 
     func deadLetter(_ event: DeadLetterEvent) {
         guard captureDeadLetters, let record = current else { return }
-        append(DeadLetterEnvelope(reason: event.reason.rawValue, message: event.message, pipeline: pipeline, record: record))
+        append(
+            DeadLetterEnvelope(
+                reason: event.reason.rawValue, message: event.message, pipeline: pipeline, record: record))
     }
 
     private func append(_ envelope: DeadLetterEnvelope) {

@@ -496,5 +496,7 @@ struct BinaryMapDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     }
 
     func superDecoder() throws -> any Decoder { throw decoder.corrupt("superDecoder inside a dictionary") }
-    func superDecoder(forKey key: Key) throws -> any Decoder { throw decoder.corrupt("superDecoder inside a dictionary") }
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        throw decoder.corrupt("superDecoder inside a dictionary")
+    }
 }

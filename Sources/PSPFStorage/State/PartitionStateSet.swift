@@ -92,7 +92,8 @@ public struct PartitionStateSet: Sendable {
                 try Self.decodeChunk(row.value, operatorID: operatorID) { ordinal, entryKey, value in
                     let hash = Self.hash(entryKey)
                     let chunk = Int(hash % UInt32(chunkCount))
-                    operators[operatorID]!.insert(ordinal: ordinal, key: entryKey, hash: hash, value: value, chunk: chunk)
+                    operators[operatorID]!.insert(
+                        ordinal: ordinal, key: entryKey, hash: hash, value: value, chunk: chunk)
                     if chunk != stored {
                         moved = true
                         operators[operatorID]!.markDirty(chunk)
@@ -106,7 +107,8 @@ public struct PartitionStateSet: Sendable {
             default:
                 throw StorageError(
                     code: .corruptState,
-                    message: "state row of operator \(operatorID) in \(pipeline)/\(partition) has an unknown key \(key.key)")
+                    message:
+                        "state row of operator \(operatorID) in \(pipeline)/\(partition) has an unknown key \(key.key)")
             }
         }
         var entries: [PSPFCore.StateEntry] = []
@@ -341,27 +343,48 @@ private struct Chunk: Sendable {
         byteCount += key.count + value.count
     }
 
-    /// The chunk's row value (format in ``PartitionStateSet``).
+    /// The chunk's row value (format in ``PartitionStateSet``), written in one pass into an
+    /// array of the exact size (this runs for every dirty chunk at every checkpoint).
     func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(byteCount + keys.count * 8 + 8)
-        func varint(_ value: UInt64) {
-            var v = value
-            while v >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-                v >>= 7
-            }
-            bytes.append(UInt8(truncatingIfNeeded: v))
+        @inline(__always) func varintSize(_ value: UInt64) -> Int {
+            value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
         }
-        bytes.append(PartitionStateSet.chunkFormatVersion)
-        varint(UInt64(keys.count))
+        var size = 1 + varintSize(UInt64(keys.count))
         for i in keys.indices {
-            varint(ordinals[i])
-            varint(UInt64(keys[i].count))
-            bytes.append(contentsOf: keys[i])
-            varint(UInt64(values[i].count))
-            bytes.append(contentsOf: values[i])
+            size += varintSize(ordinals[i]) + varintSize(UInt64(keys[i].count)) + keys[i].count
+                + varintSize(UInt64(values[i].count)) + values[i].count
         }
-        return bytes
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var p = buffer.baseAddress!
+            @inline(__always) func varint(_ value: UInt64) {
+                var v = value
+                while v >= 0x80 {
+                    p.initialize(to: UInt8(truncatingIfNeeded: v) | 0x80)
+                    p += 1
+                    v >>= 7
+                }
+                p.initialize(to: UInt8(truncatingIfNeeded: v))
+                p += 1
+            }
+            @inline(__always) func bytes(_ array: [UInt8]) {
+                array.withUnsafeBufferPointer { source in
+                    guard let base = source.baseAddress else { return }
+                    p.initialize(from: base, count: source.count)
+                    p += source.count
+                }
+            }
+            p.initialize(to: PartitionStateSet.chunkFormatVersion)
+            p += 1
+            varint(UInt64(keys.count))
+            for i in keys.indices {
+                varint(ordinals[i])
+                varint(UInt64(keys[i].count))
+                bytes(keys[i])
+                varint(UInt64(values[i].count))
+                bytes(values[i])
+            }
+            precondition(p - buffer.baseAddress! == size, "chunk size miscounted")
+            initialized = size
+        }
     }
 }

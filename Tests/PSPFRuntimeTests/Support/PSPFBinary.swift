@@ -35,7 +35,8 @@ struct PSPFBinary: Sendable {
 
     /// Runs `pspf arguments…` to completion without blocking a cooperative thread (the exit is
     /// delivered by Foundation's termination handler).
-    func run(_ arguments: [String], environment extra: [String: String] = [:], scratch: String) async throws -> Outcome {
+    func run(_ arguments: [String], environment extra: [String: String] = [:], scratch: String) async throws -> Outcome
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -110,11 +111,13 @@ struct PSPFBinary: Sendable {
         func wait() async -> (status: Int32, signalled: Bool) {
             await withCheckedContinuation { continuation in
                 process.terminationHandler = { process in
-                    continuation.resume(returning: (process.terminationStatus, process.terminationReason == .uncaughtSignal))
+                    continuation.resume(
+                        returning: (process.terminationStatus, process.terminationReason == .uncaughtSignal))
                 }
                 if !process.isRunning {
                     process.terminationHandler = nil
-                    continuation.resume(returning: (process.terminationStatus, process.terminationReason == .uncaughtSignal))
+                    continuation.resume(
+                        returning: (process.terminationStatus, process.terminationReason == .uncaughtSignal))
                 }
             }
         }

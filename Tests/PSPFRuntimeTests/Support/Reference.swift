@@ -80,7 +80,8 @@ struct ActualOutput {
                     let value = try JSONValue(parsing: record.payload)
                     let source = value["source"]
                     let position = ExpectedOutput.Position(
-                        partition: Int(source?["partition"]?.int64Value ?? -1), offset: source?["offset"]?.int64Value ?? -1)
+                        partition: Int(source?["partition"]?.int64Value ?? -1),
+                        offset: source?["offset"]?.int64Value ?? -1)
                     actual.deadLetters[position, default: []].append(value["reason"]?.stringValue ?? "?")
                 }
             }
@@ -97,7 +98,9 @@ struct ActualOutput {
                 continue
             }
             if found.count > 1 { comparison.duplicated.append(id) }
-            if found.contains(where: { $0 != json }) { comparison.wrong.append("\(id): expected \(json), got \(found)") }
+            if found.contains(where: { $0 != json }) {
+                comparison.wrong.append("\(id): expected \(json), got \(found)")
+            }
         }
         for id in results.keys where expected.results[id] == nil { comparison.unexpected.append(id) }
         for (position, reason) in expected.deadLetters {
@@ -135,7 +138,8 @@ func appendSimulated(_ configuration: DeviceSimulator.Configuration, to topic: L
     var batch = LogBatch()
     var count = 0
     while let message = simulator.next() {
-        batch.append(key: message.device, topic: message.topic, payload: String(decoding: message.payload, as: UTF8.self))
+        batch.append(
+            key: message.device, topic: message.topic, payload: String(decoding: message.payload, as: UTF8.self))
         count += 1
     }
     try await topic.appendDurably(batch)
