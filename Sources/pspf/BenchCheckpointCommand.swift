@@ -7,7 +7,7 @@ import PSPFLog
 import PSPFRuntime
 import PSPFStorage
 
-/// `pspf bench checkpoint`: what checkpoints cost. Three cases (docs/benchmarks-checkpoint.md):
+/// `pspf bench checkpoint`: what checkpoints cost. Three cases (docs/benchmarks.md):
 ///
 /// * `throughput`: the reference pipeline over an input log until caught up, with 1 s
 ///   checkpoints and with checkpoints off (only the final one), alternating runs.
