@@ -1,3 +1,4 @@
+import PSPFTesting
 import Foundation
 import PSPFMQTT
 import Synchronization

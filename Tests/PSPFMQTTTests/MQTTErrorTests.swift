@@ -1,3 +1,4 @@
+import PSPFTesting
 import CMosquitto
 import Testing
 
