@@ -26,32 +26,10 @@ public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible 
     static func parse(_ text: String) -> Int64? {
         let scalars = Array(text.unicodeScalars)
         var i = 0
-        var integer: Int64 = 0
-        var digits = 0
-        while i < scalars.count, scalars[i].isASCII, let d = Int64(String(scalars[i])) {
-            let (m, o1) = integer.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.addingReportingOverflow(d)
-            if o1 || o2 { return nil }
-            integer = s
-            digits += 1
-            i += 1
+        guard let literal = DecimalLiteral.scan(scalars, at: &i, maxScale: 1_000_000_000_000, excess: .truncate) else {
+            return nil
         }
-        guard digits > 0 else { return nil }
-        var fraction: Int64 = 0
-        var fractionScale: Int64 = 1
-        if i < scalars.count, scalars[i] == "." {
-            i += 1
-            var fractionDigits = 0
-            while i < scalars.count, scalars[i].isASCII, let d = Int64(String(scalars[i])) {
-                if fractionScale < 1_000_000_000_000 {
-                    fraction = fraction * 10 + d
-                    fractionScale *= 10
-                }
-                fractionDigits += 1
-                i += 1
-            }
-            guard fractionDigits > 0 else { return nil }
-        }
+        let (integer, fraction, fractionScale) = (literal.integer, literal.fraction, literal.scale)
         while i < scalars.count, scalars[i] == " " { i += 1 }
         let unitText = String(String.UnicodeScalarView(scalars[i...]))
         let multiplier: Int64

@@ -15,31 +15,10 @@ public enum ConfigDuration {
         var total: Int64 = 0
         var lastUnitRank = Int.max
         while i < scalars.count {
-            var integer: Int64 = 0
-            var digits = 0
-            while i < scalars.count, scalars[i].isASCII, let d = Int64(String(scalars[i])) {
-                let (m, o1) = integer.multipliedReportingOverflow(by: 10)
-                let (s, o2) = m.addingReportingOverflow(d)
-                if o1 || o2 { return nil }
-                integer = s
-                digits += 1
-                i += 1
+            guard let literal = DecimalLiteral.scan(scalars, at: &i, maxScale: 1_000_000_000, excess: .reject) else {
+                return nil
             }
-            guard digits > 0 else { return nil }
-            var fraction: Int64 = 0
-            var scale: Int64 = 1
-            if i < scalars.count, scalars[i] == "." {
-                i += 1
-                var fractionDigits = 0
-                while i < scalars.count, scalars[i].isASCII, let d = Int64(String(scalars[i])) {
-                    guard scale < 1_000_000_000 else { return nil }
-                    fraction = fraction * 10 + d
-                    scale *= 10
-                    fractionDigits += 1
-                    i += 1
-                }
-                guard fractionDigits > 0 else { return nil }
-            }
+            let (integer, fraction, scale) = (literal.integer, literal.fraction, literal.scale)
             var unitText = ""
             while i < scalars.count, scalars[i].properties.isAlphabetic {
                 unitText.unicodeScalars.append(scalars[i])
