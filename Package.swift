@@ -5,6 +5,10 @@ import PackageDescription
 //   PSPFJSON, PSPFCore      no IO, no C: values, typed stream API, windows, aggregation
 //   PSPFLog                 the native partitioned log (files, fsync on its own thread)
 //   PSPFRuntime             partition tasks, runners, checkpoints and recovery, dead letters
+//   PSPFConnectors          MQTT ingest, sinks (MQTT, file, HTTP, console) and their forwarders
+//   PSPFConfig              the YAML config: loading, validation, expressions, pipeline building
+//   PSPFAdmin               admin HTTP server: status model, Prometheus metrics, health
+//   PSPFDaemon              `pspf run`: the service group wiring config → ingest → runners → sinks
 //   PSPFTesting             test kit: manual clock, deterministic runner, fixtures
 //   pspf                    the executable
 // CSQLite and CMosquitto wrap the Debian system libraries.
@@ -22,6 +26,8 @@ let package = Package(
         .library(name: "PSPFConfig", targets: ["PSPFConfig"]),
         .library(name: "PSPFRuntime", targets: ["PSPFRuntime"]),
         .library(name: "PSPFTesting", targets: ["PSPFTesting"]),
+        .library(name: "PSPFAdmin", targets: ["PSPFAdmin"]),
+        .library(name: "PSPFDaemon", targets: ["PSPFDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -32,6 +38,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -90,6 +100,25 @@ let package = Package(
             ]
         ),
         .target(
+            name: "PSPFAdmin",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "PSPFDaemon",
+            dependencies: [
+                "PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON", "PSPFMQTT", "PSPFConnectors", "PSPFStorage",
+                "PSPFConfig", "PSPFAdmin",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "PSPFTesting",
             dependencies: [
                 "PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON",
@@ -102,6 +131,7 @@ let package = Package(
             name: "pspf",
             dependencies: [
                 "PSPFCore", "PSPFLog", "PSPFRuntime", "PSPFJSON", "PSPFMQTT", "PSPFConnectors", "PSPFStorage", "PSPFConfig",
+                "PSPFAdmin", "PSPFDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -120,6 +150,11 @@ let package = Package(
             dependencies: ["PSPFConnectors", "PSPFTesting", "PSPFMQTT", "PSPFLog", "PSPFRuntime"]
         ),
         .testTarget(name: "PSPFConfigTests", dependencies: ["PSPFConfig", "PSPFTesting", "PSPFCore", "PSPFRuntime"]),
+        .testTarget(name: "PSPFAdminTests", dependencies: ["PSPFAdmin", "PSPFTesting"]),
+        .testTarget(
+            name: "PSPFDaemonTests",
+            dependencies: ["PSPFDaemon", "PSPFAdmin", "PSPFConfig", "PSPFConnectors", "PSPFTesting", "PSPFMQTT", "PSPFLog", "PSPFRuntime"]
+        ),
         .testTarget(name: "PSPFMQTTTests", dependencies: ["PSPFMQTT", "PSPFTesting"]),
         .testTarget(name: "PSPFLogTests", dependencies: ["PSPFLog", "PSPFTesting"]),
         .testTarget(
