@@ -8,7 +8,7 @@ struct PSPFCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, ValidateCommand.self, IngestCommand.self, ProcessCommand.self,
             ProcessSimulateLogCommand.self, SimulateCommand.self, PublishCommand.self, LogCommand.self,
-            DeadLetterCommand.self, StateCommand.self, BenchCommand.self,
+            DeadLetterCommand.self, StateCommand.self, BenchCommand.self, RunCommand.self,
         ]
     )
 }

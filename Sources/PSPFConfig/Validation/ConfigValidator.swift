@@ -29,6 +29,35 @@ struct ConfigValidator {
                 }
             }
             _ = PipelineAnalyzer(pipeline: pipeline, diagnostics: diagnostics).analyze()
+            checkKeyMatchesSource(pipeline, path: path)
+        }
+        checkSharedFileSinks()
+    }
+
+    /// Each input partition runs as its own task with its own window state, so a pipeline's key
+    /// must be the source's partitioning key: otherwise one device's readings would be spread
+    /// over partitions and its windows split in several partial results. One partition is safe.
+    private func checkKeyMatchesSource(_ pipeline: PipelineConfig, path: String) {
+        guard let key = pipeline.key, let source = config.source(named: pipeline.source),
+            source.log.partitions > 1, key != source.key
+        else { return }
+        diagnostics.error(
+            .conflict, join(path, "key"),
+            "the pipeline is keyed by \(key) but source '\(source.name)' partitions its log by \(source.key); one key's readings would be split across partitions",
+            hint: "use the source's key here, set the source's key to \(key), or give the source log 1 partition")
+    }
+
+    /// Two pipelines writing one file sink need `{pipeline}` in its path: each pipeline's
+    /// results are forwarded (and their exactly-once file positions kept) separately.
+    private func checkSharedFileSinks() {
+        for sink in config.sinks {
+            guard case .file(let file) = sink.kind, !file.path.contains("{pipeline}") else { continue }
+            let users = config.pipelines.filter { $0.sinks.contains(sink.name) }.map(\.name)
+            guard users.count > 1 else { continue }
+            diagnostics.error(
+                .conflict, join(join("sinks", sink.name), "path"),
+                "file sink '\(sink.name)' is used by pipelines \(users.joined(separator: ", ")) but its path has no {pipeline}; their files would collide",
+                hint: "add {pipeline} to the path, e.g. results/{pipeline}.jsonl")
         }
     }
 

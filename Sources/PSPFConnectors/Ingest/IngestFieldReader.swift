@@ -71,6 +71,9 @@ final class IngestFieldReader {
                 return .failure(.missingKey("level \(index) of topic '\(String(decoding: topic, as: UTF8.self))' is empty"))
             }
             key = segment
+        case .topic:
+            guard !topic.isEmpty else { return .failure(.missingKey("the topic is empty")) }
+            key = topic
         case .payloadField(let path):
             if let jsonError {
                 return .failure(.missingKey("key field '\(path)': the payload is not valid JSON: \(jsonError.message)"))

@@ -66,11 +66,14 @@ public enum IngestKey: Sendable, Hashable, CustomStringConvertible {
     case topicSegment(Int)
     /// A payload field (a JSON string, or a number's JSON text): `"device"`, `"meta.device_id"`.
     case payloadField(JSONFieldPath)
+    /// The whole topic name.
+    case topic
 
     public var description: String {
         switch self {
         case .topicSegment(let index): "topic segment \(index)"
         case .payloadField(let path): "payload field '\(path)'"
+        case .topic: "topic"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import PSPFCore
 import PSPFJSON
 import PSPFLog
 import PSPFRuntime
@@ -48,6 +49,10 @@ public final class SinkForwarder: Sendable {
         public var backlog: Int64 = 0
         /// A batch is being retried.
         public var failing = false
+        /// Results handed to the sink in the current attempt, not yet confirmed.
+        public var inFlight: Int64 = 0
+        /// Wall-clock time (epoch milliseconds) the current failure began; nil while healthy.
+        public var failingSinceMilliseconds: Int64?
         public var lastError: String?
     }
 
@@ -61,6 +66,8 @@ public final class SinkForwarder: Sendable {
     private let randomUnit: @Sendable () -> Double
     private let logger: Logger
     private let counters = Mutex(Stats())
+    /// The delivered position per output partition, for ``undelivered``.
+    private let delivered = Mutex<[Int: Int64]>([:])
 
     public init(
         sink: any OutputSink, output: LogTopic, deadLetters: LogTopic? = nil, gate: BackpressureGate? = nil,
@@ -84,6 +91,7 @@ public final class SinkForwarder: Sendable {
     public func run() async throws {
         try output.groups.register(group: group)
         var positions = try await startPositions()
+        delivered.withLock { $0 = positions }
         defer { gate?.set(closed: false, by: group) }
         do {
             while !Task.isCancelled {
@@ -120,13 +128,17 @@ public final class SinkForwarder: Sendable {
             let batch = try readBatch(partition: partition, from: positions[partition]!)
             guard let last = batch.last else { return attempt > 0 }
             attempt += 1
-            switch try await sink.deliver(batch) {
+            counters.withLock { $0.inFlight = Int64(batch.count) }
+            let outcome = try await sink.deliver(batch)
+            counters.withLock { $0.inFlight = 0 }
+            switch outcome {
             case .delivered:
                 try await commit(partition: partition, next: last.offset + 1, positions: &positions)
                 counters.withLock {
                     $0.delivered += Int64(batch.count)
                     $0.deliveredBatches += 1
                     $0.failing = false
+                    $0.failingSinceMilliseconds = nil
                 }
                 return true
             case .rejected(let reason, let message):
@@ -135,11 +147,13 @@ public final class SinkForwarder: Sendable {
                 counters.withLock {
                     $0.deadLettered += Int64(batch.count)
                     $0.failing = false
+                    $0.failingSinceMilliseconds = nil
                 }
                 return true
             case .retry(let after, let error):
                 counters.withLock {
                     $0.retries += 1
+                    if !$0.failing { $0.failingSinceMilliseconds = SystemClock().now().milliseconds }
                     $0.failing = true
                     $0.lastError = error
                 }
@@ -150,6 +164,7 @@ public final class SinkForwarder: Sendable {
                     counters.withLock {
                         $0.deadLettered += Int64(batch.count)
                         $0.failing = false
+                        $0.failingSinceMilliseconds = nil
                     }
                     logger.warning("sink \(sink.name): \(message); \(batch.count) results dead-lettered")
                     return true
@@ -180,8 +195,21 @@ public final class SinkForwarder: Sendable {
 
     private static let idExtractor = JSONFieldExtractor(fields: ["id"])
 
+    /// Results in the output log past the delivered position, now (0 once everything written
+    /// so far was delivered, dead-lettered or dropped).
+    public var undelivered: Int64 {
+        let positions = delivered.withLock { $0 }
+        guard !positions.isEmpty else { return output.partitionCount == 0 ? 0 : -1 }
+        var total: Int64 = 0
+        for partition in 0..<output.partitionCount {
+            total += max(0, output.endOffset(partition: partition) - (positions[partition] ?? 0))
+        }
+        return total
+    }
+
     private func commit(partition: Int, next: Int64, positions: inout [Int: Int64]) async throws {
         positions[partition] = next
+        delivered.withLock { $0[partition] = next }
         try await output.commit(group: group, offsets: [partition: next])
         try await sink.committed([partition: next])
     }

@@ -138,6 +138,7 @@ extension LocalRunner {
                 syncDuration: synced - began, commitDuration: committed - synced,
                 snapshotDuration: job.snapshotDuration, stateRows: job.stateRows, keys: job.keys)
             history.append(record)
+            committedCheckpoints.add(1, ordering: .relaxed)
             summary.checkpoints += 1
             summary.lastCheckpoint = record
             control.committed(job.cut.isFinal ? max(job.cut.request ?? 0, control.requested) : job.cut.request ?? 0)

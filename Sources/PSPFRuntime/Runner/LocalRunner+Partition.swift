@@ -48,8 +48,12 @@ extension LocalRunner {
         // Cancellation is a graceful stop: hand over what was collected, checkpoint, return.
         while !Task.isCancelled {
             if let stopOffset, nextOffset >= stopOffset { break }
+            // A closed gate (a sink over its backlog quota) stops reading, not the loop: barriers,
+            // timers and a graceful stop are still served while paused.
+            let paused = gate?.isClosed ?? false
             let limit =
-                stopOffset.map { Int(min(Int64(options.batchRecords), $0 - nextOffset)) } ?? options.batchRecords
+                paused
+                ? 0 : stopOffset.map { Int(min(Int64(options.batchRecords), $0 - nextOffset)) } ?? options.batchRecords
             let read = try reader.read(maxRecords: limit) { record in
                 let view = InputRecord(
                     key: record.key, payload: record.payload, topic: record.topic,
@@ -62,7 +66,10 @@ extension LocalRunner {
             collector.current = nil
             nextOffset = read.nextOffset
             recordsRead += Int64(read.records)
-            if read.records > 0 { positions.withLock { $0[partition] = nextOffset } }
+            if read.records > 0 {
+                positions.withLock { $0[partition] = nextOffset }
+                live.withLock { $0[partition] = LivePartition(instance.metrics, collector) }  // once per batch
+            }
             progress?.add(read.records)
             control.processed(read.records, threshold: options.checkpointEveryRecords)
             let now = clock.now()
@@ -95,8 +102,13 @@ extension LocalRunner {
             // delay their barriers, and with them every checkpoint).
             await Task.yield()
             if read.records == 0 {
-                if stopOffset != nil { break }  // nothing more will come before the stop offset
+                if stopOffset != nil && !paused { break }  // nothing more will come before the stop offset
                 do {
+                    if paused {
+                        live.withLock { $0[partition] = LivePartition(instance.metrics, collector) }
+                        try await waitWhilePaused(partition: partition, control: control, seen: lastBarrier)
+                        continue
+                    }
                     try await waitForInput(partition: partition, from: nextOffset, control: control, seen: lastBarrier)
                 } catch is CancellationError {
                     break
@@ -110,6 +122,7 @@ extension LocalRunner {
             try await queue.send(.output(collector.take(partition: partition, nextOffset: nextOffset)))
         }
         try await queue.send(.barrier(try barrier(request: max(lastBarrier, control.requested), isFinal: true)))
+        live.withLock { $0[partition] = LivePartition(instance.metrics, collector) }
         var summary = RunSummary()
         summary.pipeline = instance.metrics
         summary.nextOffsets[partition] = nextOffset
@@ -123,6 +136,21 @@ extension LocalRunner {
 
     /// Waits for new input, a checkpoint request, or one tick (so processing time, and with it
     /// idle timeouts, advances while a partition is quiet), whichever comes first.
+    /// While the backpressure gate is closed: wake when it opens, a checkpoint is requested, or a
+    /// tick passes (timers keep firing).
+    private func waitWhilePaused(partition: Int, control: CheckpointControl, seen: Int64) async throws {
+        guard let gate else { return }
+        let tick = Duration.milliseconds(options.tickMilliseconds)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await gate.waitUntilOpen() }
+            group.addTask { try await Task.sleep(for: tick) }
+            group.addTask { await control.waitForRequest(partition: partition, after: seen) }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+        try Task.checkCancellation()
+    }
+
     private func waitForInput(partition: Int, from offset: Int64, control: CheckpointControl, seen: Int64)
         async throws
     {

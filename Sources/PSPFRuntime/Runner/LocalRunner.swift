@@ -45,6 +45,11 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     let dedup: DedupProvider?
     let history = CheckpointHistory()
     let positions = Mutex<[Int: Int64]>([:])
+    /// Each partition's pipeline counters, published once per batch.
+    let live = Mutex<[Int: LivePartition]>([:])
+    let committedCheckpoints = Atomic<Int>(0)
+    /// Closed by sinks over their backlog quota (policy `block`): reading input pauses.
+    let gate: BackpressureGate?
     private let active = Mutex(ActiveRun())
 
     /// The run in progress, and callers of `checkpointNow()` waiting for one to start.
@@ -57,8 +62,9 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
         plan: PipelinePlan<InputRecord, Output>, input: LogTopic, output: LogTopic, deadLetters: LogTopic? = nil,
         store: any CheckpointStore = InMemoryCheckpointStore(), options: RunnerOptions,
         clock: any PSPFClock = SystemClock(), logger: Logger = Logger(label: "pspf.runner"),
-        dedup: DedupProvider? = nil
+        dedup: DedupProvider? = nil, gate: BackpressureGate? = nil
     ) {
+        self.gate = gate
         self.plan = plan
         self.input = input
         self.output = output
@@ -76,6 +82,30 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     /// Each partition's next input offset as processed so far by the current (or last) run:
     /// updated after every batch, ahead of what is checkpointed.
     public var inputPositions: [Int: Int64] { positions.withLock { $0 } }
+
+    /// Checkpoints committed since this runner was created.
+    public var checkpointCount: Int { committedCheckpoints.load(ordering: .relaxed) }
+
+    /// The pipeline counters of the current run so far, summed over partitions (updated once per
+    /// input batch).
+    public var liveMetrics: PipelineMetrics {
+        live.withLock { partitions in
+            partitions.values.reduce(into: PipelineMetrics()) { sum, part in
+                sum.processed += part.metrics.processed
+                sum.late += part.metrics.late
+                sum.deadLettered += part.metrics.deadLettered
+                sum.windowsOpen += part.metrics.windowsOpen
+                sum.windowsEmitted += part.metrics.windowsEmitted
+            }
+        }
+    }
+
+    /// Dead letters written by the current run so far, by reason (`late`, `malformed_json`, …).
+    public var liveDeadLetters: [String: Int64] {
+        live.withLock { partitions in
+            partitions.values.reduce(into: [:]) { sum, part in sum.merge(part.deadLetters, uniquingKeysWith: +) }
+        }
+    }
 
     /// Asks the running ``run()`` for a checkpoint and waits until it is committed; the
     /// checkpoint covers everything the partitions processed before the call. If `run()` is
@@ -219,7 +249,8 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
         let probe = plan.instantiate(context: OperatorContext(partition: 0, clock: clock)) { _ in }
         return PipelineDescriptor(
             name: plan.name, inputTopic: input.name, inputPartitions: input.partitionCount,
-            codecVersion: BinaryStateCodec.formatVersion, operators: probe.operatorDescriptions)
+            codecVersion: BinaryStateCodec.formatVersion,
+            operators: probe.operatorDescriptions + (options.stateDescription.map { ["configured: " + $0] } ?? []))
     }
 
     /// Raises a request every `interval` after the previous one committed, until the run ends.
@@ -237,6 +268,17 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
 }
 
 /// What each child task of a run returns.
+/// What a partition task last published about itself (once per input batch).
+struct LivePartition: Sendable {
+    var metrics: PipelineMetrics
+    var deadLetters: [String: Int64]
+
+    init(_ metrics: PipelineMetrics, _ collector: PartitionCollector) {
+        self.metrics = metrics
+        self.deadLetters = collector.deadLettersByReason
+    }
+}
+
 enum TaskOutcome: Sendable {
     case partition(RunSummary)
     case writer(RunSummary)

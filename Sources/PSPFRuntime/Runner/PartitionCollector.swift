@@ -24,6 +24,8 @@ final class PartitionCollector {
     private var deadLetters = LogBatch(capacity: 4 << 10)
     private var deadLetterCount = 0
     private let pipelineBytes: [UInt8]
+    /// Dead letters written so far, by reason (this run; rare, so a dictionary is fine).
+    private(set) var deadLettersByReason: [String: Int64] = [:]
 
     init(pipeline: String) {
         self.pipeline = pipeline
@@ -62,6 +64,7 @@ final class PartitionCollector {
     }
 
     private func append(_ envelope: DeadLetterEnvelope) {
+        deadLettersByReason[envelope.reason, default: 0] += 1
         writer.reset()
         envelope.encode(into: &writer)
         envelope.key.withUnsafeBytes { key in

@@ -42,6 +42,10 @@ public struct RunnerOptions: Sendable {
     public var recovery: RecoveryMode
     /// Log replay progress (every 10 %) when at least this many records are waiting at start.
     public var replayProgressRecords: Int64
+    /// What the state means beyond the operator types (a configured pipeline's window and
+    /// columns): stored with each checkpoint, and a restart whose description differs is refused
+    /// instead of restoring state into the wrong shape.
+    public var stateDescription: String?
 
     public init(
         group: String, mode: Mode = .untilCaughtUp, finishAtEnd: Bool = false, partitions: [Int]? = nil,

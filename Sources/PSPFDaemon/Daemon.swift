@@ -1,0 +1,261 @@
+import Foundation
+import Logging
+import PSPFAdmin
+import PSPFConfig
+import PSPFConnectors
+import PSPFCore
+import PSPFLog
+import PSPFMQTT
+import PSPFRuntime
+import PSPFStorage
+import ServiceLifecycle
+import Synchronization
+
+/// `pspf run`: everything one configuration file declares, as one ServiceLifecycle group.
+///
+/// ```
+/// MQTT ─▶ IngestService ─▶ log/input.<source> ─▶ PipelineService ─▶ log/results.<pipeline>
+///                                                 (window state, checkpoints in state/<p>.db)
+///         log/results.<pipeline> ─▶ ForwarderService (one per sink) ─▶ MQTT / file / HTTP / console
+/// ```
+///
+/// SIGTERM or SIGINT starts a graceful shutdown that stops the services in reverse order of
+/// their dependencies: ingest first (nothing new is acknowledged), then the pipelines (the batch
+/// in hand, then a final checkpoint), then the forwarders (deliver what is left, bounded), then
+/// the sink connections and the admin server. `shutdown.drain_timeout` bounds the whole drain.
+///
+/// ```swift
+/// let configuration = try ConfigLoader.load(file: "/etc/pspf/pspf.yaml")
+/// try await Daemon(configuration: configuration, logger: logger).run()
+/// ```
+public final class Daemon: StatusProvider, Sendable {
+    public let configuration: PSPFConfiguration
+    public let layout: DataLayout
+    private let logger: Logger
+    private let consoleWrite: @Sendable (String) -> Void
+    private let handleSignals: Bool
+    private let started = Mutex<Running?>(nil)
+    private let startedAtMilliseconds = SystemClock().now().milliseconds
+    private let stopping = Atomic<Bool>(false)
+    private let whenStarted = Mutex<[CheckedContinuation<Void, Never>]>([])
+
+    /// Extra services run in the group (the admin server), built once the daemon is assembled.
+    public typealias ServiceFactory = @Sendable (Daemon) throws -> [any Service]
+
+    private let extraServices: ServiceFactory?
+
+    /// - Parameters:
+    ///   - consoleWrite: where console sinks write (standard output by default).
+    ///   - handleSignals: stop gracefully on SIGTERM/SIGINT (off in tests, which call ``shutdown()``).
+    ///   - extraServices: further services started last and stopped first… of the shutdown order,
+    ///     after everything else (the admin server stays up while the daemon drains).
+    public init(
+        configuration: PSPFConfiguration, logger: Logger, consoleWrite: @escaping @Sendable (String) -> Void = { print($0) },
+        handleSignals: Bool = true, extraServices: ServiceFactory? = nil
+    ) {
+        self.configuration = configuration
+        self.layout = DataLayout(root: configuration.dataDirectory)
+        self.logger = logger
+        self.consoleWrite = consoleWrite
+        self.handleSignals = handleSignals
+        self.extraServices = extraServices
+    }
+
+    /// What is running, once ``run()`` has assembled it.
+    struct Running: Sendable {
+        let group: ServiceGroup
+        let log: PartitionedLog
+        let ingests: [IngestService]
+        let pipelines: [PipelineService]
+        let forwarders: [ForwarderService]
+        let stores: [SQLiteCheckpointStore]
+    }
+
+    /// Opens the logs and state, recovers every pipeline, and runs until a graceful shutdown
+    /// (signal or ``shutdown()``) has completed. Throws the first service failure.
+    public func run() async throws {
+        let running = try assemble()
+        started.withLock { $0 = running }
+        for waiter in whenStarted.withLock({ waiters in defer { waiters = [] }; return waiters }) { waiter.resume() }
+        logger.info(
+            "pspf running",
+            metadata: [
+                "config": "\(configuration.file)", "data_dir": "\(layout.root)",
+                "sources": "\(configuration.sources.map(\.name))", "pipelines": "\(configuration.pipelines.map(\.name))",
+                "sinks": "\(configuration.sinks.map(\.name))",
+            ])
+        var failure: (any Error)?
+        do {
+            try await running.group.run()
+        } catch {
+            failure = error
+        }
+        for store in running.stores {
+            do { try store.close() } catch { failure = failure ?? error }
+        }
+        do { try running.log.close() } catch { failure = failure ?? error }
+        if let failure {
+            logger.error("pspf stopped after a failure", metadata: ["error": "\(failure)"])
+            throw failure
+        }
+        logger.info("pspf stopped")
+    }
+
+    /// Starts the graceful shutdown (what SIGTERM does).
+    public func shutdown() async {
+        stopping.store(true, ordering: .relaxed)
+        let group = started.withLock { $0?.group }
+        await group?.triggerGracefulShutdown()
+    }
+
+    /// Returns once ``run()`` has opened everything and started the services.
+    public func waitUntilStarted() async {
+        await withCheckedContinuation { continuation in
+            let now = whenStarted.withLock { waiters -> Bool in
+                if started.withLock({ $0 != nil }) { return true }
+                waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    // MARK: assembly
+
+    private func assemble() throws -> Running {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: layout.logDirectory, withIntermediateDirectories: true)
+        try fileManager.createDirectory(atPath: layout.stateDirectory, withIntermediateDirectories: true)
+        let log = try PartitionedLog(directory: layout.logDirectory, logger: logger)
+        var stores: [SQLiteCheckpointStore] = []
+        do {
+            let built = try PipelineBuilder(configuration: configuration).buildAll()
+
+            var ingests: [IngestService] = []
+            var inputs: [String: LogTopic] = [:]
+            for source in configuration.sources {
+                let broker = configuration.broker(named: source.broker)!  // validated
+                let input = try log.topic(DataLayout.inputTopic(source: source.name), config: source.topicConfiguration)
+                let deadLetters = try log.topic(
+                    DataLayout.ingestDeadLetters(source: source.name), config: deadLetterTopicConfiguration)
+                inputs[source.name] = input
+                let sharesBroker = configuration.sources.filter { $0.broker == source.broker }.count > 1
+                ingests.append(
+                    IngestService(
+                        source: source, client: broker.clientConfiguration(clientIDSuffix: sharesBroker ? source.name : nil),
+                        input: input, deadLetters: deadLetters, logger: logger))
+            }
+
+            var connections: [String: MQTTSinkConnection] = [:]
+            for sink in configuration.sinks {
+                guard case .mqtt(let mqtt) = sink.kind, connections[mqtt.broker] == nil else { continue }
+                let broker = configuration.broker(named: mqtt.broker)!
+                var client = broker.clientConfiguration(clientIDSuffix: "out")
+                client.cleanSession = true
+                client.status = nil
+                client.maxInflightPublishes = max(256, configuration.sinks.map(Self.maxInflight).max() ?? 0)
+                connections[mqtt.broker] = MQTTSinkConnection(broker: mqtt.broker, configuration: client, logger: logger)
+            }
+            let factory = SinkFactory(
+                configuration: configuration, logger: logger, mqttClients: connections, consoleWrite: consoleWrite)
+
+            var pipelines: [PipelineService] = []
+            var forwarders: [ForwarderService] = []
+            for pipeline in built {
+                let config = pipeline.config
+                let output = try log.topic(
+                    DataLayout.resultsTopic(pipeline: config.name),
+                    config: TopicConfig(partitions: 1, fsync: .none, retention: Retention(maxAge: .seconds(86_400))))
+                let deadLetters = try log.topic(
+                    DataLayout.pipelineDeadLetters(pipeline: config.name), config: deadLetterTopicConfiguration)
+                var storeConfiguration = SQLiteCheckpointStore.Configuration()
+                storeConfiguration.options.beforeCommit = { FaultPoints.hit("checkpoint.commit") }
+                let store = try SQLiteCheckpointStore(
+                    path: layout.statePath(pipeline: config.name), configuration: storeConfiguration, logger: logger)
+                stores.append(store)
+                let gate = BackpressureGate()
+                var options = RunnerOptions(
+                    group: config.name, mode: .continuous, checkpointInterval: configuration.checkpoint.interval)
+                options.lateToDeadLetters = config.late == .deadLetter
+                options.stateDescription = pipeline.stateDescription
+                var pipelineLogger = logger
+                pipelineLogger[metadataKey: "pipeline"] = "\(config.name)"
+                let runner = LocalRunner(
+                    plan: pipeline.plan, input: inputs[config.source]!, output: output, deadLetters: deadLetters,
+                    store: store, options: options, logger: pipelineLogger, gate: gate)
+                pipelines.append(PipelineService(pipeline: config, runner: runner, logger: logger))
+
+                for sinkName in config.sinks {
+                    let sink = configuration.sink(named: sinkName)!
+                    let sinkDeadLetters = try log.topic(
+                        DataLayout.sinkDeadLetters(pipeline: config.name, sink: sinkName),
+                        config: deadLetterTopicConfiguration)
+                    var sinkLogger = logger
+                    sinkLogger[metadataKey: "sink"] = "\(sinkName)"
+                    let forwarder = SinkForwarder(
+                        sink: try factory.makeSink(sink, pipeline: config.name), output: output,
+                        deadLetters: sinkDeadLetters, gate: gate, options: factory.forwarderOptions(sink),
+                        logger: sinkLogger)
+                    forwarders.append(
+                        ForwarderService(
+                            forwarder: forwarder, sinkName: sinkName, pipeline: config.name, type: sink.kind.type,
+                            drainLimit: min(.seconds(10), configuration.shutdown.drainTimeout / 2), logger: logger))
+                }
+            }
+
+            let maintenance = MaintenanceService(
+                topics: pipelines.flatMap { [$0.output, $0.deadLetters] }
+                    + forwarders.compactMap { $0.forwarder.deadLetters } + ingests.map(\.deadLetters),
+                logger: logger, onShutdown: { [weak self] in self?.stopping.store(true, ordering: .relaxed) })
+            // Graceful shutdown runs from the last service to the first.
+            var services: [any Service] = try extraServices?(self) ?? []
+            services += Array(connections.values) as [any Service]
+            services += forwarders as [any Service]
+            services += pipelines as [any Service]
+            services += ingests as [any Service]
+            services.append(maintenance)
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: services.map {
+                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                          failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+                logger: logger)
+            groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdown.drainTimeout
+            groupConfiguration.maximumCancellationDuration = .seconds(5)
+            return Running(
+                group: ServiceGroup(configuration: groupConfiguration), log: log, ingests: ingests,
+                pipelines: pipelines, forwarders: forwarders, stores: stores)
+        } catch {
+            for store in stores { try? store.close() }
+            try? log.close()
+            throw error
+        }
+    }
+
+    private var deadLetterTopicConfiguration: TopicConfig {
+        TopicConfig(
+            partitions: 1, fsync: .none,
+            retention: Retention(maxBytes: configuration.deadLetters.maxBytes?.bytes, maxAge: configuration.deadLetters.retention))
+    }
+
+    private static func maxInflight(_ sink: SinkConfig) -> Int {
+        if case .mqtt(let mqtt) = sink.kind { return mqtt.maxInflight }
+        return 0
+    }
+
+    // MARK: status
+
+    public func currentStatus() async -> DaemonStatus {
+        var status = DaemonStatus(
+            version: PSPFVersion.current, startedAtMilliseconds: startedAtMilliseconds,
+            takenAtMilliseconds: SystemClock().now().milliseconds,
+            checkpointIntervalSeconds: configuration.checkpoint.interval.milliseconds / 1000,
+            stopping: stopping.load(ordering: .relaxed))
+        guard let running = started.withLock({ $0 }) else { return status }
+        status.sources = running.ingests.map { $0.status() }
+        status.pipelines = running.pipelines.map { $0.status() }
+        status.sinks = running.forwarders.map { $0.status() }
+        return status
+    }
+}

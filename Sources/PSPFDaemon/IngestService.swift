@@ -1,0 +1,101 @@
+import Logging
+import PSPFAdmin
+import PSPFConfig
+import PSPFConnectors
+import PSPFLog
+import PSPFMQTT
+import ServiceLifecycle
+import Synchronization
+
+/// One source's durable MQTT ingest as a service: subscribe, append every message to the input
+/// log before acknowledging it, until the graceful shutdown (the first service to stop).
+///
+/// A broker that is unreachable at start is retried with the broker's reconnect backoff; after
+/// the first connection the client reconnects by itself.
+final class IngestService: Service, Sendable {
+    let source: SourceConfig
+    let client: MQTTClientConfiguration
+    let input: LogTopic
+    let deadLetters: LogTopic
+    private let logger: Logger
+    private let current = Mutex<MQTTIngestSource?>(nil)
+
+    init(source: SourceConfig, client: MQTTClientConfiguration, input: LogTopic, deadLetters: LogTopic, logger: Logger) {
+        self.source = source
+        self.client = client
+        self.input = input
+        self.deadLetters = deadLetters
+        var logger = logger
+        logger[metadataKey: "source"] = "\(source.name)"
+        self.logger = logger
+    }
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await self.ingest() }
+        logger.info("ingest stopped", metadata: statsMetadata)
+    }
+
+    private func ingest() async throws {
+        var attempt = 0
+        while !Task.isCancelled {
+            let ingest = try MQTTIngestSource(
+                client: client, ingest: source.ingestConfiguration, input: input, deadLetters: deadLetters,
+                logger: logger)
+            current.withLock { $0 = ingest }
+            do {
+                let logger = self.logger
+                let filters = source.topics
+                try await ingest.run {
+                    logger.info("subscribed", metadata: ["topics": "\(filters)", "broker": "\(self.source.broker)"])
+                }
+                return
+            } catch {
+                if Task.isCancelled || error is CancellationError { return }
+                attempt += 1
+                let delay = Self.backoff(client.reconnect, attempt: attempt)
+                logger.warning(
+                    "cannot connect to the broker; retrying",
+                    metadata: ["error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(delay)"])
+                do { try await Task.sleep(for: delay) } catch { return }
+            }
+        }
+    }
+
+    /// The reconnect policy's exponential delay, without jitter (only the first connection
+    /// is retried here).
+    static func backoff(_ policy: MQTTReconnectPolicy, attempt: Int) -> Duration {
+        let factor = Double(1 << min(attempt - 1, 20))
+        return min(policy.maximumDelay, policy.initialDelay * factor)
+    }
+
+    var isConnected: Bool { current.withLock { $0?.client.isConnected ?? false } }
+
+    var stats: MQTTIngestStats { current.withLock { $0?.stats ?? MQTTIngestStats() } }
+
+    private var statsMetadata: Logger.Metadata {
+        let stats = self.stats
+        return [
+            "received": "\(stats.received)", "appended": "\(stats.appended)", "duplicates": "\(stats.duplicates)",
+            "dead_lettered": "\(stats.deadLettered)", "rejected": "\(stats.rejected)",
+        ]
+    }
+
+    func status() -> SourceStatus {
+        let stats = self.stats
+        return SourceStatus(
+            name: source.name, broker: source.broker, connected: isConnected, messagesReceived: stats.received,
+            bytesReceived: stats.receivedBytes, appended: stats.appended, duplicates: stats.duplicates,
+            deadLettered: stats.deadLettered, rejected: stats.rejected, paused: stats.isPaused,
+            partitions: LogPartitionStatus.all(of: input))
+    }
+}
+
+extension LogPartitionStatus {
+    static func all(of topic: LogTopic) -> [LogPartitionStatus] {
+        (0..<topic.partitionCount).map { partition in
+            let info = topic.info(partition: partition)
+            return LogPartitionStatus(
+                topic: topic.name, partition: partition, endOffset: info.endOffset, sizeBytes: info.bytes)
+        }
+    }
+}
