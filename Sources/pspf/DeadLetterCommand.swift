@@ -14,8 +14,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Replay.self])
 
     struct Location: ParsableArguments {
-        @Option(help: "Data directory.") var dir: String
-        @Option(help: "Dead-letter topic.") var topic = "dead-letters"
+        @Option(help: "Log directory (the daemon's: <data_dir>/log).") var dir: String
+        @Option(help: "Dead-letter topic (the daemon's: dlq.ingest.<source>, dlq.pipeline.<pipeline>, dlq.sink.<pipeline>.<sink>).")
+        var topic = "dead-letters"
 
         func open(logger: Logger) throws -> LogTopic {
             try LogTopic.openReadOnly(directory: dir + "/" + topic, logger: logger)
@@ -31,27 +32,37 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @Option(name: [.customShort("n"), .long], help: "At most this many.") var limit = 50
         @Flag(help: "One JSON object per line instead of a table.") var json = false
 
+        @Flag(help: "Every dead-letter topic in --dir (the daemon keeps one per source, pipeline and sink: dlq.*).")
+        var all = false
+
         func run() async throws {
-            let topic = try location.open(logger: quietLogger())
+            let names =
+                all
+                ? try PartitionedLog.topicNames(in: location.dir).filter { $0.hasPrefix("dlq.") || $0 == "dead-letters" }
+                : [location.topic]
             var shown = 0
-            if !json { print("PARTITION  OFFSET  REASON              PIPELINE      SOURCE                              KEY         MESSAGE") }
-            for partition in 0..<topic.partitionCount where shown < limit {
-                try topic.reader(partition: partition).read(from: topic.startOffset(partition: partition)) { record in
-                    guard shown < limit, let envelope = DeadLetterEnvelope(json: record.payload),
-                        reason.map({ $0 == envelope.reason }) ?? true,
-                        pipeline.map({ $0 == envelope.pipeline }) ?? true
-                    else { return }
-                    shown += 1
-                    if json {
-                        print(String(decoding: record.payload, as: UTF8.self))
-                    } else {
-                        let source = "\(envelope.sourceTopic)@\(envelope.partition):\(envelope.offset)"
-                        print(
-                            [
-                                column(String(partition), 9), column(String(record.offset), 6),
-                                column(envelope.reason, 18), column(envelope.pipeline, 12), column(source, 34),
-                                column(String(decoding: envelope.key, as: UTF8.self), 10), String(envelope.message.prefix(100)),
-                            ].joined(separator: "  "))
+            if !json { print("TOPIC                          PARTITION  OFFSET  REASON              PIPELINE      SOURCE                              KEY         MESSAGE") }
+            for name in names {
+                let topic = try LogTopic.openReadOnly(directory: location.dir + "/" + name, logger: quietLogger())
+                for partition in 0..<topic.partitionCount where shown < limit {
+                    try topic.reader(partition: partition).read(from: topic.startOffset(partition: partition)) { record in
+                        guard shown < limit, let envelope = DeadLetterEnvelope(json: record.payload),
+                            reason.map({ $0 == envelope.reason }) ?? true,
+                            pipeline.map({ $0 == envelope.pipeline }) ?? true
+                        else { return }
+                        shown += 1
+                        if json {
+                            print(String(decoding: record.payload, as: UTF8.self))
+                        } else {
+                            let source = "\(envelope.sourceTopic)@\(envelope.partition):\(envelope.offset)"
+                            print(
+                                [
+                                    column(name, 29), column(String(partition), 9), column(String(record.offset), 6),
+                                    column(envelope.reason, 18), column(envelope.pipeline, 12), column(source, 34),
+                                    column(String(decoding: envelope.key, as: UTF8.self), 10),
+                                    String(envelope.message.prefix(100)),
+                                ].joined(separator: "  "))
+                        }
                     }
                 }
             }

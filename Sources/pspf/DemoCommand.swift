@@ -1,159 +1,133 @@
 import ArgumentParser
 import Foundation
 import Logging
-import PSPFCore
+import PSPFConfig
+import PSPFDaemon
 import PSPFJSON
 import PSPFLog
 import PSPFRuntime
 
-/// `pspf demo`: simulated devices → durable input log → per-device 10 s windows → output log →
-/// console, all in one process, so a new user sees the engine work before MQTT is set up.
+/// `pspf demo`: the real thing on loopback. A local mosquitto, simulated devices publishing
+/// through it (`pspf simulate` as a child process), and the daemon running `config/demo.yaml`,
+/// whose results appear on the console and in a JSON-lines file. Ctrl-C stops everything it
+/// started (by PID) and prints what happened to every reading.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the engine over simulated devices and print windowed results.",
+        abstract: "Run mosquitto, simulated devices and the daemon on loopback, and show the results.",
         discussion: """
-            Simulated devices publish JSON readings (with jitter, a few out-of-order, late and \
-            malformed ones) into a durable input log; a pipeline keys them by device, computes \
-            count/avg/min/max of the temperature per 10 s tumbling window in event time, and \
-            writes results to an output log, which is printed as it grows. Late and malformed \
-            readings go to the dead-letter log with their reason.
+            Starts mosquitto on a free 127.0.0.1 port, `pspf simulate` (devices publishing JSON \
+            readings with jitter, a few late and malformed ones), and the daemon with the demo \
+            configuration: per-device 10 s windows, results printed here and written to \
+            DATA/results/temp-stats.jsonl. Stop with Ctrl-C (or --duration): the simulator stops, \
+            the daemon drains and checkpoints, mosquitto stops, and a summary follows.
             """)
 
-    @Option(help: "Number of simulated devices.") var devices = 8
-    @Option(help: "Readings per device (one per second of event time).") var readings = 60
-    @Option(help: "How many times faster than real time the devices publish.") var speed = 20.0
+    @Option(help: "The configuration to run.") var config = "config/demo.yaml"
+    @Option(help: "Number of simulated devices.") var devices = 6
+    @Option(help: "Readings per second, all devices together.") var rate = 12.0
+    @Option(help: "Stop by itself after this many seconds (default: run until Ctrl-C).") var duration: Double?
     @Option(help: "Data directory (default: a new temporary directory).") var dir: String?
-    @Option(help: "Random seed for the simulated traffic.") var seed: UInt64 = 42
+    @Option(help: "Random seed of the simulated traffic.") var seed: UInt64 = 42
+    @Option(help: "Daemon log level on standard error.") var logLevel: Logger.Level = .warning
 
     func run() async throws {
-        let directory = dir ?? FileManager.default.temporaryDirectory
-            .appendingPathComponent("pspf-demo-\(ProcessInfo.processInfo.processIdentifier)").path
+        let dataDirectory =
+            dir ?? NSTemporaryDirectory() + "pspf-demo-\(ProcessInfo.processInfo.processIdentifier)"
+        let broker = try BenchBroker.start(inflight: 1000)
+        defer { broker.stop() }
+
+        var environment = ConfigEnvironment.process
+        environment.variables["PSPF_DATA_DIR"] = dataDirectory
+        environment.variables["PSPF_MQTT_PORT"] = String(broker.port)
+        let configuration: PSPFConfiguration
+        do {
+            configuration = try ConfigLoader.load(file: config, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(2)
+        }
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = LogfmtLogHandler(label: label, journald: false)
+            handler.logLevel = level
+            return handler
+        }
+
+        print("PSPF demo")
+        print("  mosquitto      127.0.0.1:\(broker.port) (pid \(broker.process.processIdentifier))")
+        print("  devices        \(devices), \(rate) readings/s in all, publishing to sensors/<device>/reading")
+        print("  configuration  \(config)")
+        print("  data           \(dataDirectory)")
+        for pipeline in configuration.pipelines { print("  " + pipeline.summary) }
+        print("Results appear as each device's 10 s window closes (2 s out-of-orderness). Ctrl-C stops.\n")
+
+        let daemon = Daemon(configuration: configuration, logger: Logger(label: "pspf"), consoleWrite: { print($0) })
+        let daemonTask = Task { try await daemon.run() }
+        await daemon.waitUntilStarted()
+        let simulator = try startSimulator(port: broker.port)
+        if let duration {
+            try? await Task.sleep(for: .seconds(duration))
+            await daemon.shutdown()
+        }
+        let outcome = await daemonTask.result
+        // Ctrl-C reached the whole process group; stop what is still running, by PID.
+        if simulator.isRunning { kill(simulator.processIdentifier, SIGTERM) }
+        simulator.waitUntilExit()
+        broker.stop()
+        if case .failure(let error) = outcome { throw failClearly(error, command: "demo") }
+        printSummary(configuration: configuration)
+    }
+
+    /// `pspf simulate` as a child: the devices are a separate MQTT client, as in the field.
+    private func startSimulator(port: Int) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = [
+            "simulate", "--broker", "127.0.0.1:\(port)", "--devices", String(devices), "--rate", String(rate),
+            "--seed", String(seed), "--malformed-rate", "0.02", "--late-rate", "0.02",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        try spawnWithEmptySignalMask(process)
+        return process
+    }
+
+    /// What happened to the readings: ingested, windows emitted, dead letters by reason.
+    private func printSummary(configuration: PSPFConfiguration) {
+        let layout = DataLayout(root: configuration.dataDirectory)
         var logger = Logger(label: "pspf.demo")
-        logger.logLevel = .warning
-        let log = try PartitionedLog(directory: directory, logger: logger)
-        let readingsTopic = try log.topic("readings", config: TopicConfig(partitions: 4, fsync: .interval(milliseconds: 5)))
-        let results = try log.topic("results", config: TopicConfig(partitions: 1, fsync: .interval(milliseconds: 5)))
-        let deadLetters = try log.topic("dead-letters", config: TopicConfig(partitions: 1, fsync: .interval(milliseconds: 5)))
-
-        let plan = SensorReading.temperatureStats(idleTimeout: .seconds(2))
-        let runner = LocalRunner(
-            plan: plan, input: readingsTopic, output: results, deadLetters: deadLetters,
-            options: RunnerOptions(group: plan.name, mode: .continuous, tickMilliseconds: 100), logger: logger)
-
-        print("PSPF demo: \(devices) devices × \(readings) readings, data in \(directory)")
-        print("pipeline '\(plan.name)': key by device, event time (out-of-orderness 2 s), tumbling 10 s, count/avg/min/max(temp)\n")
-        print(Self.header)
-
-        let simulation = DeviceSimulator.Configuration(
-            devices: devices, readingsPerDevice: readings, lateRate: 0.01, malformedRate: 0.01, seed: seed)
-        let printer = ConsoleResultPrinter(topic: results)
-        let runTask = Task { try await runner.run() }
-        let printTask = Task { try await printer.run() }
-
-        let published = try await Self.publish(simulation, into: readingsTopic, speed: speed)
-        // Devices are now silent: their last windows close by the idle timeout (2 s of processing time).
-        try await Task.sleep(for: .seconds(3))
-        runTask.cancel()
-        let summary = try? await runTask.value
-        try await Task.sleep(for: .milliseconds(300))
-        printTask.cancel()
-        _ = try? await printTask.value
-
-        print("\npublished \(published.total) messages (\(published.late) delayed by 60 s, \(published.malformed) malformed)")
-        if let summary {
-            print(
-                "processed \(summary.pipeline.processed) · windows emitted \(summary.resultsWritten) · late \(summary.pipeline.late) · dead letters \(summary.deadLettersWritten)"
-            )
-        }
-        Self.printDeadLetters(deadLetters)
-        print("\ninspect the logs: pspf log topics --dir \(directory)")
-        print("                  pspf log tail --dir \(directory) --topic results --partition 0 -n 3")
-        try log.close()
-    }
-
-    static let header = "device     window (UTC)            count   avg °C   min °C   max °C"
-
-    private struct Published { var total = 0, late = 0, malformed = 0 }
-
-    /// Appends the simulated messages to the input log, paced at `speed`× real time.
-    private static func publish(
-        _ configuration: DeviceSimulator.Configuration, into topic: LogTopic, speed: Double
-    ) async throws -> Published {
-        var simulator = DeviceSimulator(configuration: configuration)
-        var published = Published()
-        var batch = LogBatch()
-        var batchTime = configuration.startMilliseconds
-        while let message = simulator.next() {
-            if message.deliveryTime - batchTime >= 1000 {
-                try await topic.appendDurably(batch)
-                batch.removeAll()
-                try await Task.sleep(for: .milliseconds(Int64(Double(message.deliveryTime - batchTime) / speed)))
-                batchTime = message.deliveryTime
+        logger.logLevel = .error
+        func records(_ topic: String) -> (count: Int64, topic: LogTopic?) {
+            guard let opened = try? LogTopic.openReadOnly(directory: layout.logDirectory + "/" + topic, logger: logger)
+            else { return (0, nil) }
+            let count = (0..<opened.partitionCount).reduce(Int64(0)) {
+                $0 + opened.endOffset(partition: $1) - opened.startOffset(partition: $1)
             }
-            batch.append(key: message.device, topic: message.topic, payload: String(decoding: message.payload, as: UTF8.self))
-            published.total += 1
-            if message.kind == .late { published.late += 1 }
-            if message.kind == .malformed { published.malformed += 1 }
+            return (count, opened)
         }
-        try await topic.appendDurably(batch)
-        return published
-    }
-
-    private static func printDeadLetters(_ topic: LogTopic) {
-        let reader = topic.reader(partition: 0)
-        var counts: [String: Int] = [:]
-        var examples: [String] = []
-        _ = try? reader.read(from: 0) { record in
-            guard let envelope = try? JSONValue(parsing: record.payload),
-                let reason = envelope["reason"]?.stringValue
-            else { return }
-            counts[reason, default: 0] += 1
-            if examples.count < 3, let message = envelope["message"]?.stringValue {
-                examples.append("  \(reason): \(message)")
+        print("\nSummary")
+        for source in configuration.sources {
+            print("  readings in the input log '\(DataLayout.inputTopic(source: source.name))': \(records(DataLayout.inputTopic(source: source.name)).count)")
+        }
+        var reasons: [String: Int] = [:]
+        let topics = (try? PartitionedLog.topicNames(in: layout.logDirectory)) ?? []
+        for name in topics where name.hasPrefix(DataLayout.deadLetterPrefix) {
+            guard let topic = records(name).topic else { continue }
+            for partition in 0..<topic.partitionCount {
+                try? topic.reader(partition: partition).read(from: topic.startOffset(partition: partition)) { record in
+                    if let envelope = DeadLetterEnvelope(json: record.payload) { reasons[envelope.reason, default: 0] += 1 }
+                }
             }
         }
-        guard !counts.isEmpty else { return }
-        print("dead letters by reason: " + counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-        examples.forEach { print($0) }
-    }
-}
-
-/// Follows the output log and prints each result as a table row (a console sink in miniature).
-struct ConsoleResultPrinter: Sendable {
-    let topic: LogTopic
-
-    func run() async throws {
-        let reader = topic.reader(partition: 0)
-        var next: Int64 = 0
-        while !Task.isCancelled {
-            let read = try reader.read(from: next) { record in
-                guard let result = try? JSONValue(parsing: record.payload) else { return }
-                print(Self.row(result))
-            }
-            next = read.nextOffset
-            if read.records == 0 { try await topic.waitForRecords(partition: 0, from: next) }
+        for pipeline in configuration.pipelines {
+            print("  results of '\(pipeline.name)' in its output log: \(records(DataLayout.resultsTopic(pipeline: pipeline.name)).count)")
         }
-    }
-
-    static func row(_ result: JSONValue) -> String {
-        func number(_ name: String) -> String {
-            guard let value = result[name]?.doubleValue else { return "     -" }
-            return pad(String(format: "%.2f", value), 8)
-        }
-        func pad(_ text: String, _ width: Int) -> String {
-            String(repeating: " ", count: max(0, width - text.count)) + text
-        }
-        let start = result["window_start"]?.int64Value ?? 0
-        let end = result["window_end"]?.int64Value ?? 0
-        let window = "\(clockTime(start))–\(clockTime(end))"
-        let key = (result["key"]?.stringValue ?? "?").padding(toLength: 10, withPad: " ", startingAt: 0)
-        return "\(key) \(window.padding(toLength: 22, withPad: " ", startingAt: 0)) \(pad(String(result["count"]?.int64Value ?? 0), 6))"
-            + " \(number("avg_temp")) \(number("min_temp")) \(number("max_temp"))"
-    }
-
-    private static func clockTime(_ milliseconds: Int64) -> String {
-        let seconds = (milliseconds / 1000) % 86_400
-        return String(format: "%02d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
+        let total = reasons.values.reduce(0, +)
+        let byReason = reasons.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        print("  dead letters: \(total)" + (total > 0 ? " (\(byReason))" : ""))
+        print("  result files: \(configuration.dataDirectory)/results/")
+        print("\nLook closer:")
+        print("  pspf dlq list --dir \(layout.logDirectory) --all")
+        print("  pspf log topics --dir \(layout.logDirectory)")
     }
 }
