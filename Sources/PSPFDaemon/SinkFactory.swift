@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PSPFConfig
 import PSPFConnectors
@@ -25,7 +26,8 @@ struct SinkFactory {
                 write(console.format == .json ? line : Self.textLine(line, pipeline: pipeline))
             }
         case .file(let file):
-            let (directory, template) = Self.split(path: file.path)
+            let (directory, template) = Self.split(
+                path: file.path.replacingOccurrences(of: "{sink}", with: PathTemplate.sanitise(sink.name)))
             let fsync: Bool = if case .none = file.fsync { false } else { true }
             // One file sink instance per pipeline: the exactly-once state file is per pipeline.
             return try FileSink(
@@ -63,9 +65,12 @@ struct SinkFactory {
             case .file, .console: 500
             }
         let records = max(1, sink.backlog.quota.bytes / Self.estimatedResultBytes)
+        var linger: Duration?
+        if case .http(let http) = sink.kind, http.batchMaxWait > .zero { linger = http.batchMaxWait }
         return SinkForwarder.Options(
             batchRecords: batch,
-            backlog: BacklogQuota(maxRecords: records, policy: sink.backlog.policy == .block ? .block : .dropOldest))
+            backlog: BacklogQuota(maxRecords: records, policy: sink.backlog.policy == .block ? .block : .dropOldest),
+            linger: linger)
     }
 
     /// `/data/results/{pipeline}/{date}.jsonl` → (`/data/results`, `{pipeline}/{date}.jsonl`):

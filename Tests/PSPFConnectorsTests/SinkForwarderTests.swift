@@ -52,6 +52,20 @@ final class CollectingSink: OutputSink {
     }
 }
 
+/// Records the size of every batch it accepts.
+final class BatchSizeSink: OutputSink {
+    let name = "sizes"
+    let retryPolicy = RetryPolicy(initialDelay: .milliseconds(1))
+    let sizes = Mutex<[Int]>([])
+    let counter = Counter()
+
+    func deliver(_ records: [SinkRecord]) async throws -> SinkDeliveryOutcome {
+        sizes.withLock { $0.append(records.count) }
+        counter.add(records.count)
+        return .delivered
+    }
+}
+
 /// Wraps a sink and counts committed results (the forwarder's position), so a test can stop
 /// the forwarder once everything it expects is committed.
 final class CommitObservingSink: OutputSink {
@@ -221,6 +235,45 @@ final class CommitObservingSink: OutputSink {
             #expect(forwarder.stats.dropped == Int64(missing.count))
             #expect(missing.count == 92)
             #expect(received == Array(ids(100).suffix(8)))
+            try output.close()
+        }
+    }
+
+    /// `batch.max_wait`: a partial first batch waits for more results, up to a full batch.
+    @Test func lingerFillsAPartialBatchBeforeSendingIt() async throws {
+        try await withTemporaryDirectory { directory in
+            let output = try await outputTopic(directory, count: 3)
+            let sink = BatchSizeSink()
+            let forwarder = SinkForwarder(
+                sink: sink, output: output, options: .init(batchRecords: 10, linger: .seconds(3600)),
+                sleeper: RecordingSleeper())
+            let task = Task { try await forwarder.run() }
+            var more = LogBatch()
+            for index in 3..<10 {
+                more.append(key: "dev-0", topic: "p", payload: #"{"id":"r\#(index)","count":\#(index)}"#)
+            }
+            try await output.appendDurably(more)
+            await sink.counter.wait(for: 10)
+            task.cancel()
+            try await task.value
+            #expect(sink.sizes.withLock { $0 } == [10])
+            try output.close()
+        }
+    }
+
+    /// …and once the wait is over, what is there goes out.
+    @Test func lingerSendsAPartialBatchWhenTheWaitIsOver() async throws {
+        try await withTemporaryDirectory { directory in
+            let output = try await outputTopic(directory, count: 3)
+            let sink = BatchSizeSink()
+            let forwarder = SinkForwarder(
+                sink: sink, output: output, options: .init(batchRecords: 10, linger: .milliseconds(20)),
+                sleeper: RecordingSleeper())
+            let task = Task { try await forwarder.run() }
+            await sink.counter.wait(for: 3)
+            task.cancel()
+            try await task.value
+            #expect(sink.sizes.withLock { $0 } == [3])
             try output.close()
         }
     }

@@ -30,10 +30,17 @@ public final class SinkForwarder: Sendable {
         public var backlog: BacklogQuota?
         /// How often the forwarder wakes while idle or retrying to re-check the backlog.
         public var tick: Duration
+        /// How long a partial batch waits for more results before it is sent (`batch.max_wait`
+        /// of HTTP sinks); nil sends what is there at once.
+        public var linger: Duration?
 
-        public init(batchRecords: Int = 500, backlog: BacklogQuota? = nil, tick: Duration = .milliseconds(200)) {
+        public init(
+            batchRecords: Int = 500, backlog: BacklogQuota? = nil, tick: Duration = .milliseconds(200),
+            linger: Duration? = nil
+        ) {
             self.batchRecords = batchRecords
             self.backlog = backlog
+            self.linger = linger
             self.tick = tick
         }
     }
@@ -125,8 +132,14 @@ public final class SinkForwarder: Sendable {
         var attempt = 0
         while true {
             try await enforceBacklog(positions: &positions)
-            let batch = try readBatch(partition: partition, from: positions[partition]!)
-            guard let last = batch.last else { return attempt > 0 }
+            var batch = try readBatch(partition: partition, from: positions[partition]!)
+            guard var last = batch.last else { return attempt > 0 }
+            if attempt == 0, let linger = options.linger, batch.count < options.batchRecords {
+                // A partial first batch waits (bounded) for more results: fewer, fuller requests.
+                try await waitForRecords(partition: partition, from: positions[partition]!, atMost: linger)
+                batch = try readBatch(partition: partition, from: positions[partition]!)
+                last = batch.last!
+            }
             attempt += 1
             counters.withLock { $0.inFlight = Int64(batch.count) }
             let outcome = try await sink.deliver(batch)
@@ -273,6 +286,24 @@ public final class SinkForwarder: Sendable {
 
     /// Waits until any partition has records past its position, or one tick passes (so the
     /// backlog is re-checked while idle).
+    /// Waits until `partition` holds a full batch from `offset`, or `limit` has passed.
+    private func waitForRecords(partition: Int, from offset: Int64, atMost limit: Duration) async throws {
+        let output = self.output
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        var end = output.endOffset(partition: partition)
+        while end - offset < Int64(options.batchRecords), clock.now < deadline {
+            let wait = end
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await output.waitForRecords(partition: partition, from: wait) }
+                group.addTask { try await Task.sleep(until: deadline, clock: clock) }
+                _ = try await group.next()
+                group.cancelAll()
+            }
+            end = output.endOffset(partition: partition)
+        }
+    }
+
     private func waitForOutput(after positions: [Int: Int64]) async throws {
         let output = self.output
         let tick = options.tick
