@@ -84,6 +84,37 @@ import Testing
         }
     }
 
+    /// A closed backpressure gate (a sink over its quota) stops reading input but not the
+    /// checkpoints; opening it resumes where processing stopped.
+    @Test func aClosedGatePausesReadingButCheckpointsGoOn() async throws {
+        try await withTemporaryDirectory { directory in
+            let log = try PartitionedLog(directory: directory, logger: logger)
+            let input = try log.topic("readings", config: TopicConfig(partitions: 2, fsync: .none))
+            let output = try log.topic("results", config: TopicConfig(partitions: 1, fsync: .none))
+            let messages = try await appendSimulated(
+                .init(devices: 4, readingsPerDevice: 50, lateRate: 0, malformedRate: 0, seed: 9), to: input)
+            let gate = BackpressureGate()
+            gate.set(closed: true, by: "sink.slow")
+            let runner = LocalRunner(
+                plan: SensorReading.temperatureStats(idleTimeout: nil), input: input, output: output,
+                options: RunnerOptions(group: "stats", mode: .untilCaughtUp, batchRecords: 16, checkpointInterval: nil),
+                clock: ManualClock(), gate: gate)
+            let task = Task { try await runner.run() }
+
+            let whilePaused = await runner.checkpointNow()
+            #expect(whilePaused != nil)
+            #expect(runner.liveMetrics.processed == 0)
+            #expect(runner.inputPositions.values.allSatisfy { $0 == 0 })
+
+            gate.set(closed: false, by: "sink.slow")
+            let summary = try await task.value
+            #expect(summary.pipeline.processed == Int64(messages.count))
+            #expect(runner.liveMetrics.processed == Int64(messages.count))
+            #expect(runner.checkpointCount >= 2)
+            try log.close()
+        }
+    }
+
     @Test func resultsMatchTheDeterministicTestRunner() async throws {
         try await withTemporaryDirectory { directory in
             let log = try PartitionedLog(directory: directory, logger: logger)
