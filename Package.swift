@@ -107,6 +107,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -150,7 +152,16 @@ let package = Package(
             dependencies: ["PSPFConnectors", "PSPFTesting", "PSPFMQTT", "PSPFLog", "PSPFRuntime"]
         ),
         .testTarget(name: "PSPFConfigTests", dependencies: ["PSPFConfig", "PSPFTesting", "PSPFCore", "PSPFRuntime"]),
-        .testTarget(name: "PSPFAdminTests", dependencies: ["PSPFAdmin", "PSPFTesting"]),
+        .testTarget(
+            name: "PSPFAdminTests",
+            dependencies: [
+                "PSPFAdmin", "PSPFTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "PSPFDaemonTests",
             dependencies: ["PSPFDaemon", "PSPFAdmin", "PSPFConfig", "PSPFConnectors", "PSPFTesting", "PSPFMQTT", "PSPFLog", "PSPFRuntime"]
