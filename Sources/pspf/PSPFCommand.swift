@@ -9,6 +9,8 @@ struct PSPFCommand: AsyncParsableCommand {
             DemoCommand.self, ValidateCommand.self, IngestCommand.self, ProcessCommand.self,
             ProcessSimulateLogCommand.self, SimulateCommand.self, PublishCommand.self, LogCommand.self,
             DeadLetterCommand.self, StateCommand.self, BenchCommand.self, RunCommand.self,
+            StatusCommand.self,
+            InspectCommand.self,
         ]
     )
 }
