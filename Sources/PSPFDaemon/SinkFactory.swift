@@ -45,7 +45,12 @@ struct SinkFactory {
                     url: http.url, headers: http.headers.map { ($0.name, $0.value) },
                     bearerToken: http.bearerToken?.reveal(), timeout: http.timeout,
                     retry: RetryPolicy(
-                        initialDelay: http.retryInitial, maxDelay: http.retryMax, maxAttempts: http.retryMaxAttempts)),
+                        initialDelay: http.retryInitial, maxDelay: http.retryMax, maxAttempts: http.retryMaxAttempts),
+                    tls: http.tls.map {
+                        HTTPSinkTLS(
+                            caFile: $0.caFile, certificateFile: $0.certFile, privateKeyFile: $0.keyFile,
+                            verifyPeer: $0.verifyPeer)
+                    }),
                 logger: sinkLogger)
         case .mqtt(let mqtt):
             guard let client = mqttClients[mqtt.broker] else {

@@ -8,7 +8,7 @@ private let base = """
     brokers:
       local: {host: 127.0.0.1, client_id: test}
     sources:
-      sensors: {broker: local, topics: [sensors/+/reading]}
+      sensors: {broker: local, topics: [sensors/+/reading], key: device}
     sinks:
       console: {type: console}
     pipelines:
@@ -69,7 +69,7 @@ private let cases: [BrokenCase] = [
         path: "pipelines.p.sorce", needle: "sorce", messageContains: "unknown key 'sorce'",
         hintContains: "did you mean 'source'?"),
     BrokenCase(
-        name: "wrong type: a list where a key belongs", edits: [("key: device", "key: [device, site]")],
+        name: "wrong type: a list where a key belongs", edits: [("\n    key: device", "\n    key: [device, site]")],
         code: .wrongType, path: "pipelines.p.key", needle: "[device", messageContains: "found a list"),
     BrokenCase(
         name: "invalid duration", edits: [("size: 10s", "size: 10x")], code: .invalidDuration,
@@ -81,7 +81,7 @@ private let cases: [BrokenCase] = [
         hintContains: "10ms, 10s"),
     BrokenCase(
         name: "invalid size",
-        edits: [("topics: [sensors/+/reading]}", "topics: [sensors/+/reading], max_payload_bytes: 12XB}")],
+        edits: [("topics: [sensors/+/reading], key: device}", "topics: [sensors/+/reading], key: device, max_payload_bytes: 12XB}")],
         code: .invalidSize, path: "sources.sensors.max_payload_bytes", needle: "12XB",
         messageContains: "invalid size '12XB'", hintContains: "64MiB"),
     BrokenCase(
@@ -250,7 +250,7 @@ private let cases: [BrokenCase] = [
         ], code: .expressionType, path: "pipelines.p.aggregates[0].field", needle: "site}",
         messageContains: "avg needs a number"),
     BrokenCase(
-        name: "QoS 2 ingest", edits: [("topics: [sensors/+/reading]}", "topics: [sensors/+/reading], qos: 2}")],
+        name: "QoS 2 ingest", edits: [("topics: [sensors/+/reading], key: device}", "topics: [sensors/+/reading], key: device, qos: 2}")],
         code: .invalidValue, path: "sources.sensors.qos", needle: "2}", messageContains: "QoS 0 or 1"),
 ]
 

@@ -180,7 +180,7 @@ private func pipeline(_ body: String) throws -> BuiltPipeline {
     @Test func oversizedPayloadsAreDeadLettered() throws {
         let c = try load(
             config(pipeline: schemaPipeline).replacingOccurrences(
-                of: "topics: [sensors/+/reading]}", with: "topics: [sensors/+/reading], max_payload_bytes: 16}"))
+                of: "topics: [sensors/+/reading], key: device}", with: "topics: [sensors/+/reading], key: device, max_payload_bytes: 16}"))
         let built = try PipelineBuilder(configuration: c).build(c.pipelines[0])
         let result = run(built.plan, [Message(#"{"device":"d","ts":1,"temp":1,"n":2,"ok":true}"#)])
         #expect(result.deadLetters.map(\.reason) == [.oversized])

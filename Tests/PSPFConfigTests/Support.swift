@@ -38,13 +38,15 @@ func loadErrors(_ yaml: String, variables: [String: String] = [:], files: [Strin
 }
 
 /// A valid configuration around one pipeline body (indented by 4 spaces under `pipelines.p`).
+/// The source partitions its log by the pipeline's key, as the validator requires.
 func config(pipeline body: String, extra: String = "") -> String {
-    """
+    let pipelineKey = body.split(separator: "\n").first { $0.hasPrefix("key:") }.map { $0.dropFirst(4).trimmingCharacters(in: .whitespaces) }
+    return """
     version: 1
     brokers:
       local: {host: 127.0.0.1, client_id: test}
     sources:
-      sensors: {broker: local, topics: [sensors/+/reading]}
+      sensors: {broker: local, topics: [sensors/+/reading], key: \(pipelineKey ?? "device")}
     sinks:
       console: {type: console}
     pipelines:

@@ -69,9 +69,9 @@ import Testing
             extra: "checkpoint: {interval: 500ms}\ndead_letters: {retention: 3d, max_bytes: 256MiB}"
         )
         .replacingOccurrences(
-            of: "topics: [sensors/+/reading]}",
+            of: "topics: [sensors/+/reading], key: device}",
             with:
-                "topics: [sensors/+/reading], max_payload_bytes: 64KiB, log: {segment_bytes: 16MiB, disk_quota_bytes: 2GiB, fsync: every, retention: {max_age: 7d}}}"
+                "topics: [sensors/+/reading], key: device, max_payload_bytes: 64KiB, log: {segment_bytes: 16MiB, disk_quota_bytes: 2GiB, fsync: every, retention: {max_age: 7d}}}"
         )
         let c = try load(yaml)
         let p = try #require(c.pipelines.first)
@@ -96,7 +96,7 @@ import Testing
                 "source: sensors\nkey: device\ntimestamp: {field: ts}\nwindow: {type: count, size: 10}\nsinks: [console]"
         )
         .replacingOccurrences(
-            of: "topics: [sensors/+/reading]}", with: "topics: [sensors/+/reading], log: {segment_bytes: 1KiB}}")
+            of: "topics: [sensors/+/reading], key: device}", with: "topics: [sensors/+/reading], key: device, log: {segment_bytes: 1KiB}}")
         let errors = loadErrors(yaml)
         #expect(errors.map(\.code) == [.invalidSize])
         #expect(errors.first?.message.contains("out of range (4KiB…1GiB)") == true, "\(errors)")

@@ -8,7 +8,7 @@ extension ConfigDecoder {
                 [
                     "mqtt": ["broker", "topic", "qos", "retain", "max_inflight"],
                     "file": ["path", "format", "rotate", "fsync"],
-                    "http": ["url", "headers", "bearer_token", "bearer_token_file", "batch", "timeout", "retry"],
+                    "http": ["url", "headers", "bearer_token", "bearer_token_file", "batch", "timeout", "retry", "tls"],
                     "console": ["format"],
                 ], current: type, what: "sinks")
         }
@@ -74,7 +74,7 @@ extension ConfigDecoder {
         guard let node = m.required("url", hint: "e.g. https://ingest.example.com/v1/results"),
             let url = reader.string(node, m.keyPath("url"))
         else {
-            m.accept("headers", "bearer_token", "bearer_token_file", "batch", "timeout", "retry")
+            m.accept("headers", "bearer_token", "bearer_token_file", "batch", "timeout", "retry", "tls")
             return nil
         }
         if !(url.hasPrefix("http://") || url.hasPrefix("https://"))
@@ -125,6 +125,22 @@ extension ConfigDecoder {
                     .invalidValue, retry.keyPath("max"), "max must not be less than initial", node: retry.value("max"))
             }
             retry.finish()
+        }
+        if let tls = m.mapping("tls", what: "TLS settings") {
+            var config = TLSConfig()
+            config.caFile = tls.filePath("ca_file", mustExist: true)
+            config.certFile = tls.filePath("cert_file", mustExist: true)
+            config.keyFile = tls.filePath("key_file", mustExist: true)
+            config.verifyPeer = tls.bool("verify") ?? true
+            config.systemCA = config.caFile == nil
+            if tls.has("cert_file") != tls.has("key_file") {
+                let given = tls.has("cert_file") ? "cert_file" : "key_file"
+                diagnostics.error(
+                    .conflict, tls.keyPath(given), "cert_file and key_file go together",
+                    hint: "a client certificate needs its private key", node: tls.value(given))
+            }
+            tls.finish()
+            sink.tls = config
         }
         return .http(sink)
     }

@@ -96,6 +96,9 @@ public struct HTTPSinkConfig: Sendable, Hashable {
     public var retryMax: Duration = .seconds(60)
     /// `retry.max_attempts`, default unlimited (`nil`): the backlog holds what is not delivered.
     public var retryMaxAttempts: Int?
+    /// Certificates for `https://` URLs: `caFile` to trust (else the system's trust store),
+    /// `certFile`/`keyFile` for mutual TLS, `verifyPeer`.
+    public var tls: TLSConfig?
 
     public init(url: String) { self.url = url }
 }

@@ -39,12 +39,27 @@ struct ConfigValidator {
     /// over partitions and its windows split in several partial results. One partition is safe.
     private func checkKeyMatchesSource(_ pipeline: PipelineConfig, path: String) {
         guard let key = pipeline.key, let source = config.source(named: pipeline.source),
-            source.log.partitions > 1, key != source.key
-        else { return }
+            source.log.partitions > 1, key != source.key, !Self.isDetermined(key, byTopicOf: source),
+            !diagnostics.errors.contains(where: { $0.path == join(path, "key") || $0.path == join(join("sources", source.name), "key") })
+        else { return }  // an unreadable key was reported already
         diagnostics.error(
             .conflict, join(path, "key"),
             "the pipeline is keyed by \(key) but source '\(source.name)' partitions its log by \(source.key); one key's readings would be split across partitions",
             hint: "use the source's key here, set the source's key to \(key), or give the source log 1 partition")
+    }
+
+    /// Whether a topic-segment key names exactly one topic of a source partitioned by the whole
+    /// topic: one filter whose levels are all literal except that segment (`sensors/+/reading`
+    /// keyed by segment 1), so one key's messages all share a topic, hence a partition.
+    static func isDetermined(_ key: KeySelector, byTopicOf source: SourceConfig) -> Bool {
+        guard case .topic = source.key, case .topicSegment(let index) = key, source.topics.count == 1 else {
+            return false
+        }
+        let levels = source.topics[0].split(separator: "/", omittingEmptySubsequences: false)
+        guard index < levels.count else { return false }
+        return levels.enumerated().allSatisfy { position, level in
+            position == index || (level != "+" && level != "#")
+        }
     }
 
     /// Two pipelines writing one file sink need `{pipeline}` in its path: each pipeline's
