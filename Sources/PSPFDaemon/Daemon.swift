@@ -43,16 +43,25 @@ public final class Daemon: StatusProvider, Sendable {
     public typealias ServiceFactory = @Sendable (Daemon) throws -> [any Service]
 
     private let extraServices: ServiceFactory?
+    private let serveAdmin: Bool
+    private let onAdminRunning: @Sendable (_ port: Int) async -> Void
 
     /// - Parameters:
     ///   - consoleWrite: where console sinks write (standard output by default).
     ///   - handleSignals: stop gracefully on SIGTERM/SIGINT (off in tests, which call ``shutdown()``).
-    ///   - extraServices: further services started last and stopped first… of the shutdown order,
-    ///     after everything else (the admin server stays up while the daemon drains).
+    ///   - serveAdmin: run the admin server the configuration's `admin` section describes
+    ///     (`pspf run` does; off by default so embedding code and tests choose their ports).
+    ///   - onAdminRunning: called with the admin server's bound port.
+    ///   - extraServices: further services, stopped after everything else (like the admin
+    ///     server, they stay up while the daemon drains).
     public init(
         configuration: PSPFConfiguration, logger: Logger, consoleWrite: @escaping @Sendable (String) -> Void = { print($0) },
-        handleSignals: Bool = true, extraServices: ServiceFactory? = nil
+        handleSignals: Bool = true, serveAdmin: Bool = false,
+        onAdminRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in },
+        extraServices: ServiceFactory? = nil
     ) {
+        self.serveAdmin = serveAdmin
+        self.onAdminRunning = onAdminRunning
         self.configuration = configuration
         self.layout = DataLayout(root: configuration.dataDirectory)
         self.logger = logger
@@ -209,6 +218,9 @@ public final class Daemon: StatusProvider, Sendable {
                 logger: logger, onShutdown: { [weak self] in self?.stopping.store(true, ordering: .relaxed) })
             // Graceful shutdown runs from the last service to the first.
             var services: [any Service] = try extraServices?(self) ?? []
+            if serveAdmin && configuration.admin.enabled {
+                services.insert(adminServer(), at: 0)
+            }
             services += Array(connections.values) as [any Service]
             services += forwarders as [any Service]
             services += pipelines as [any Service]
@@ -231,6 +243,24 @@ public final class Daemon: StatusProvider, Sendable {
             try? log.close()
             throw error
         }
+    }
+
+    /// The admin HTTP server (`/metrics`, `/healthz`, `/readyz`, `/status`) over this daemon.
+    private func adminServer() -> AdminServer {
+        let admin = configuration.admin
+        var adminLogger = logger
+        adminLogger[metadataKey: "component"] = "admin"
+        let announce = onAdminRunning
+        let logger = self.logger
+        return AdminServer(
+            configuration: AdminServerConfiguration(host: admin.host, port: admin.port, token: admin.token?.reveal()),
+            provider: self, logger: adminLogger,
+            onServerRunning: { port in
+                logger.info(
+                    "admin server listening",
+                    metadata: ["address": "\(admin.host):\(port)", "token": "\(admin.token == nil ? "none" : "required")"])
+                await announce(port)
+            })
     }
 
     private var deadLetterTopicConfiguration: TopicConfig {

@@ -44,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "pspf")
-        let daemon = Daemon(configuration: configuration, logger: logger)
+        let daemon = Daemon(configuration: configuration, logger: logger, serveAdmin: true)
         do {
             try await daemon.run()
         } catch {
