@@ -117,6 +117,15 @@ public final class Daemon: StatusProvider, Sendable {
         await group?.triggerGracefulShutdown()
     }
 
+    /// Calls `observer` with (source, connected) whenever a source's broker connection changes.
+    /// Call after ``waitUntilStarted()``.
+    public func observeConnections(_ observer: @escaping @Sendable (_ source: String, _ connected: Bool) -> Void) {
+        for ingest in started.withLock({ $0?.ingests ?? [] }) {
+            let name = ingest.source.name
+            ingest.observeConnection { connected in observer(name, connected) }
+        }
+    }
+
     /// Returns once ``run()`` has opened everything and started the services.
     public func waitUntilStarted() async {
         await withCheckedContinuation { continuation in

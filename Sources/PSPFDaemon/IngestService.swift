@@ -19,6 +19,7 @@ final class IngestService: Service, Sendable {
     let deadLetters: LogTopic
     private let logger: Logger
     private let current = Mutex<MQTTIngestSource?>(nil)
+    private let connectionObservers = Mutex<[@Sendable (_ connected: Bool) -> Void]>([])
 
     init(source: SourceConfig, client: MQTTClientConfiguration, input: LogTopic, deadLetters: LogTopic, logger: Logger) {
         self.source = source
@@ -42,6 +43,8 @@ final class IngestService: Service, Sendable {
                 client: client, ingest: source.ingestConfiguration, input: input, deadLetters: deadLetters,
                 logger: logger)
             current.withLock { $0 = ingest }
+            let events = Task { await self.follow(ingest.client.events) }
+            defer { events.cancel() }
             do {
                 let logger = self.logger
                 let filters = source.topics
@@ -57,6 +60,42 @@ final class IngestService: Service, Sendable {
                     "cannot connect to the broker; retrying",
                     metadata: ["error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(delay)"])
                 do { try await Task.sleep(for: delay) } catch { return }
+            }
+        }
+    }
+
+    /// Calls `observer` on every connection change (from the client's event stream).
+    func observeConnection(_ observer: @escaping @Sendable (_ connected: Bool) -> Void) {
+        connectionObservers.withLock { $0.append(observer) }
+    }
+
+    /// Logs the client's connection events (one line each) and tells the observers.
+    private func follow(_ events: AsyncStream<MQTTClientEvent>) async {
+        for await event in events {
+            let connected: Bool?
+            switch event {
+            case .connected(let sessionPresent):
+                logger.info("connected to the broker", metadata: ["session_present": "\(sessionPresent)"])
+                connected = true
+            case .connectionLost(let error):
+                logger.warning("connection to the broker lost; reconnecting", metadata: ["error": "\(error)"])
+                connected = false
+            case .reconnectScheduled(let attempt, let delay):
+                if attempt == 1 || attempt % 10 == 0 {
+                    logger.notice("reconnect scheduled", metadata: ["attempt": "\(attempt)", "delay": "\(delay)"])
+                }
+                connected = nil
+            case .subscriptionRejected(let filter, let code):
+                logger.error(
+                    "the broker rejected a subscription", metadata: ["filter": "\(filter)", "reason_code": "\(code)"])
+                connected = nil
+            case .closed:
+                connected = false
+            @unknown default:
+                connected = nil
+            }
+            if let connected {
+                for observer in connectionObservers.withLock({ $0 }) { observer(connected) }
             }
         }
     }
