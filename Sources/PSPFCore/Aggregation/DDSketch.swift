@@ -163,3 +163,58 @@ struct BucketStore: Codable, Sendable, Hashable {
         }
     }
 }
+
+// MARK: Checkpoint fast path
+
+// Here rather than in a `DDSketch+BinaryState.swift`: the counters are `private(set)`, which an
+// extension in another file cannot initialize.
+
+/// `relativeAccuracy` (8 bytes), `maxBuckets`, `zeroCount`, `count` (varints), `min`, `max`
+/// (8 bytes each), then the positive and the negative store. `gamma` and the log multiplier are
+/// derived from the accuracy, so they are recomputed (as a fresh sketch computes them, which
+/// keeps restored and fresh sketches mergeable) instead of stored.
+extension DDSketch: BinaryStateCodable {
+    public func write(to writer: inout BinaryStateWriter) {
+        writer.write(relativeAccuracy)
+        writer.write(maxBuckets)
+        writer.write(zeroCount)
+        writer.write(count)
+        writer.write(min)
+        writer.write(max)
+        positive.write(to: &writer)
+        negative.write(to: &writer)
+    }
+
+    public init(from reader: inout BinaryStateReader) throws {
+        let accuracy = try reader.readDouble()
+        let maxBuckets = try reader.readInt()
+        guard accuracy > 0 && accuracy < 1, maxBuckets >= 16 else {
+            throw reader.corrupt("invalid sketch parameters (accuracy \(accuracy), \(maxBuckets) buckets)")
+        }
+        self.init(relativeAccuracy: accuracy, maxBuckets: maxBuckets)
+        zeroCount = try reader.readInt64()
+        count = try reader.readInt64()
+        min = try reader.readDouble()
+        max = try reader.readDouble()
+        positive = try BucketStore(from: &reader)
+        negative = try BucketStore(from: &reader)
+    }
+}
+
+/// `offset` (zigzag varint), the number of counters, the counters (varints).
+extension BucketStore: BinaryStateCodable {
+    func write(to writer: inout BinaryStateWriter) {
+        writer.write(Int64(offset))
+        writer.writeCount(counts.count)
+        for count in counts { writer.write(count) }
+    }
+
+    init(from reader: inout BinaryStateReader) throws {
+        self.init()
+        offset = try Int32(from: &reader)
+        let n = try reader.readCount()
+        guard Int(offset) + n <= Int(Int32.max) else { throw reader.corrupt("sketch buckets run past Int32.max") }
+        counts.reserveCapacity(n)
+        for _ in 0..<n { counts.append(try reader.readInt64()) }
+    }
+}
