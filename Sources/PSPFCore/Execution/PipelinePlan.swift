@@ -110,7 +110,12 @@ public final class PipelineInstance<Input> {
     /// the last ``markStateClean()``. Entries come in chain order, keys in first-seen order.
     public func snapshotState(codec: any StateCodec, dirtyOnly: Bool = false) throws -> [StateEntry] {
         var entries: [StateEntry] = []
-        for node in runtime.nodes { entries += try node.snapshot(codec: codec, dirtyOnly: dirtyOnly) }
+        for node in runtime.nodes {
+            let part = try node.snapshot(codec: codec, dirtyOnly: dirtyOnly)
+            // Take the first operator's array as it is: appending would copy (retain and
+            // release) every entry, a cost per changed key at every checkpoint.
+            if entries.isEmpty { entries = part } else { entries += part }
+        }
         return entries
     }
 

@@ -43,6 +43,11 @@ final class ProcessOperator<Function: KeyedProcessFunction>: OperatorNode {
     @exclusivity(unchecked) private var dirty = DirtySet()
     @exclusivity(unchecked) private var timers = Heap<ProcessingTimer>()
     @exclusivity(unchecked) private var timerSequence: Int64 = 0
+    /// Snapshot encoding (the binary fast path where the types have one).
+    @exclusivity(unchecked) private var keyCoding = StateKeyCoding<Key>()
+    @exclusivity(unchecked) private var stateCoding = StateValueCoding<ProcessKeyState<Function.State>>()
+    @exclusivity(unchecked) private var snapshotCoding =
+        StateValueCoding<ProcessOperatorSnapshot<Function.OperatorState>>()
 
     init(
         runtime: ExecutionRuntime, function: Function, keyOf: @escaping @Sendable (Function.Input) -> Key,
@@ -198,12 +203,14 @@ final class ProcessOperator<Function: KeyedProcessFunction>: OperatorNode {
         var entries: [StateEntry] = []
         if !dirtyOnly || operatorStateDirty {
             let snapshot = ProcessOperatorSnapshot(operatorState: operatorState!, timerSequence: timerSequence)
-            entries.append(StateEntry(operatorID: operatorID, key: nil, value: try codec.encode(snapshot)))
+            entries.append(StateEntry(operatorID: operatorID, key: nil, value: try snapshotCoding.encode(snapshot, with: codec)))
         }
         let slots = dirtyOnly ? dirty.sortedSlots : Array(states.indices)
         for slot in slots {
             entries.append(
-                StateEntry(operatorID: operatorID, key: try codec.encode(table.keys[slot]), value: try codec.encode(states[slot])))
+                StateEntry(
+                    operatorID: operatorID, key: try keyCoding.encode(slot: slot, of: table.keys, with: codec),
+                    value: try stateCoding.encode(states[slot], with: codec)))
         }
         return entries
     }
@@ -217,17 +224,18 @@ final class ProcessOperator<Function: KeyedProcessFunction>: OperatorNode {
         do {
             for entry in entries {
                 guard let keyBytes = entry.key else {
-                    let snapshot = try codec.decode(ProcessOperatorSnapshot<Function.OperatorState>.self, from: entry.value)
+                    let snapshot = try snapshotCoding.decode(entry.value, with: codec)
                     operatorState = snapshot.operatorState
                     timerSequence = Swift.max(timerSequence, snapshot.timerSequence)
                     continue
                 }
-                let key = try codec.decode(Key.self, from: keyBytes)
-                let state = try codec.decode(ProcessKeyState<Function.State>.self, from: entry.value)
+                let key = try keyCoding.decode(keyBytes, with: codec)
+                let state = try stateCoding.decode(entry.value, with: codec)
                 let (slot, isNew) = table.slot(for: key)
                 if isNew {
                     states.append(ProcessKeyState())
                     dirty.addSlot()
+                    keyCoding.restored(keyBytes, slot: slot, with: codec)
                 }
                 states[slot] = state
                 for t in state.eventTimers + state.processingTimers { timerSequence = Swift.max(timerSequence, t.sequence) }

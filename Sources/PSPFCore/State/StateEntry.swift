@@ -25,6 +25,15 @@ public struct StateEntry: Sendable, Hashable {
 public protocol StateCodec {
     func encode<T: Encodable>(_ value: T) throws -> [UInt8]
     func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T
+    /// Whether keys and states whose type adopts ``BinaryStateCodable`` are written with their
+    /// hand-rolled encoding (``BinaryStateWriter``) instead of through this codec's `Codable`
+    /// path. Default `false`: only a binary codec whose format version covers the fast path
+    /// should say yes, since the bytes then depend on the type, not on the codec.
+    var prefersBinaryState: Bool { get }
+}
+
+extension StateCodec {
+    public var prefersBinaryState: Bool { false }
 }
 
 /// Restoring state failed.

@@ -62,6 +62,19 @@ where Agg.Input == Element {
     /// Processing-time mode: when each window is due (duplicates are harmless).
     @exclusivity(unchecked) private var timers = Heap<ProcessingTimer>()
     @exclusivity(unchecked) private var timerSequence: Int64 = 0
+    /// Snapshot encoding of keys and per-key state (the binary fast path when they have one).
+    @exclusivity(unchecked) private var keyCoding = StateKeyCoding<Key>()
+    /// The accumulator's binary fast path, nil if it has none (then a key's state goes through
+    /// the codec's `Codable` path). Only the accumulator is written through it: the window
+    /// fields are written by this (specialized) operator itself, see `WindowKeyState.write`.
+    private let accumulatorFastPath = BinaryStateFastPath(Accumulator.self)
+    @exclusivity(unchecked) private var stateWriter = BinaryStateWriter(capacity: 0)
+    /// `takeSnapshot` and `restoreEntries` as closures formed in `init`: the runtime calls
+    /// `snapshot`/`restore` through `any OperatorNode`, which reaches the unspecialized generic
+    /// code (a generic metadata lookup per window, retains per field). `init` runs specialized
+    /// for the concrete key and accumulator (cross-module optimization), so these closures do too.
+    private var snapshotBody: ((any StateCodec, Bool) throws -> [StateEntry])?
+    private var restoreBody: (([StateEntry], any StateCodec) throws -> Void)?
 
     init(
         runtime: ExecutionRuntime, keyOf: @escaping @Sendable (Element) -> Key, time: TimeConfig<Element>,
@@ -80,6 +93,8 @@ where Agg.Input == Element {
         self.emit = emit
         self.operatorDescription = "window \(spec) \(time.description) aggregate \(Agg.self)"
         runtime.register(self)
+        snapshotBody = { [unowned(unsafe) self] codec, dirtyOnly in try self.takeSnapshot(codec: codec, dirtyOnly: dirtyOnly) }
+        restoreBody = { [unowned(unsafe) self] entries, codec in try self.restoreEntries(entries, codec: codec) }
     }
 
     // MARK: Processing
@@ -343,15 +358,38 @@ where Agg.Input == Element {
     }
 
     func snapshot(codec: any StateCodec, dirtyOnly: Bool) throws -> [StateEntry] {
+        try snapshotBody!(codec, dirtyOnly)
+    }
+
+    func restore(_ entries: [StateEntry], codec: any StateCodec) throws {
+        try restoreBody!(entries, codec)
+    }
+
+    private func takeSnapshot(codec: any StateCodec, dirtyOnly: Bool) throws -> [StateEntry] {
         let slots = dirtyOnly ? dirty.sortedSlots : Array(states.indices)
-        return try slots.map { slot in
-            StateEntry(operatorID: operatorID, key: try codec.encode(table.keys[slot]), value: try codec.encode(states[slot]))
+        var entries: [StateEntry] = []
+        entries.reserveCapacity(slots.count)
+        let fastPath = codec.prefersBinaryState ? accumulatorFastPath : nil
+        for slot in slots {
+            let value: [UInt8]
+            if let fastPath {
+                stateWriter.removeAll()
+                states[slot].write(to: &stateWriter, accumulators: fastPath.write)
+                value = stateWriter.copyBytes()
+            } else {
+                value = try codec.encode(states[slot])
+            }
+            entries.append(
+                StateEntry(
+                    operatorID: operatorID, key: try keyCoding.encode(slot: slot, of: table.keys, with: codec),
+                    value: value))
         }
+        return entries
     }
 
     func markClean() { dirty.clear() }
 
-    func restore(_ entries: [StateEntry], codec: any StateCodec) throws {
+    private func restoreEntries(_ entries: [StateEntry], codec: any StateCodec) throws {
         for entry in entries {
             guard let keyBytes = entry.key else {
                 throw StateRestoreError(operatorID: operatorID, message: "window state entry without a key")
@@ -359,8 +397,17 @@ where Agg.Input == Element {
             let key: Key
             let state: WindowKeyState<Accumulator>
             do {
-                key = try codec.decode(Key.self, from: keyBytes)
-                state = try codec.decode(WindowKeyState<Accumulator>.self, from: entry.value)
+                key = try keyCoding.decode(keyBytes, with: codec)
+                if codec.prefersBinaryState, let fastPath = accumulatorFastPath {
+                    state = try entry.value.withUnsafeBytes { buffer in
+                        var reader = BinaryStateReader(buffer)
+                        let state = try WindowKeyState<Accumulator>(from: &reader, accumulators: fastPath.read)
+                        try reader.expectEnd()
+                        return state
+                    }
+                } else {
+                    state = try codec.decode(WindowKeyState<Accumulator>.self, from: entry.value)
+                }
             } catch {
                 throw StateRestoreError(operatorID: operatorID, message: "undecodable entry: \(error)")
             }
@@ -369,6 +416,7 @@ where Agg.Input == Element {
                 states.append(WindowKeyState())
                 activity.addSlot()
                 dirty.addSlot()
+                keyCoding.restored(keyBytes, slot: slot, with: codec)
             }
             runtime.metrics.windowsOpen &+= Int64(state.windows.count - states[slot].windows.count)
             states[slot] = state
