@@ -120,4 +120,51 @@ struct BinaryStateCodecTests {
         #expect(viaBinary.encodedLines == straight.encodedLines)
         #expect(!straight.outputs.isEmpty)
     }
+
+    /// Format 2: the engine's state takes its hand-rolled encoding through this codec; the
+    /// configuration pipeline's accumulator (`DynamicColumns`) included.
+    @Test(arguments: [5, 29])
+    func dynamicColumnSnapshotsTakeTheFastPath(split: Int) throws {
+        struct Row: Sendable {
+            var device: String
+            var ts: Int64
+            var value: Double
+        }
+        #expect(BinaryStateCodec.formatVersion == 2)
+        #expect(BinaryStateCodec().prefersBinaryState)
+        let columns = DynamicColumns<Row>([
+            .count(),
+            DynamicColumn(name: "sum", function: .sum, reader: .number { $0.value }),
+            DynamicColumn(name: "min", function: .min, reader: .integer { Int64($0.value) }),
+            DynamicColumn(name: "first", function: .first, reader: .value { .string($0.device) }),
+            DynamicColumn(name: "sd", function: .stddev(population: false), reader: .number { $0.value }),
+            DynamicColumn(name: "p90", function: .percentile(0.9), reader: .number { $0.value }),
+        ])
+        let plan = Pipeline("dynamic").input(Row.self)
+            .keyBy(\.device)
+            .eventTime({ Timestamp(milliseconds: $0.ts) }, outOfOrderness: .milliseconds(5))
+            .window(.tumbling(.milliseconds(25)))
+            .aggregate(RowAggregator(columns))
+            .plan(input: Row.self)
+        var events: [TimedEvent<Row>] = []
+        for i in 0..<60 {
+            let ts = Int64(i * 3 + i % 4)
+            events.append(TimedEvent(Row(device: "d\(i % 4)", ts: ts, value: Double(i) * 1.5 - 20), at: .milliseconds(ts)))
+        }
+        let runner = TestRunner(plan: plan)
+        let straight = runner.run(events)
+        let viaBinary = try runner.runWithCheckpoint(events, split: split, codec: BinaryStateCodec())
+        #expect(viaBinary.encodedLines == straight.encodedLines)
+
+        let session = TestSession(plan: plan)
+        session.feed(contentsOf: events.prefix(split))
+        let binary = try session.snapshot(codec: BinaryStateCodec())
+        let json = try session.snapshot(codec: JSONStateCodec())
+        #expect(binary.count == json.count)
+        // The key is a bare length-prefixed string (no tag), the state far smaller than JSON.
+        #expect(binary.allSatisfy { $0.key?.count == 3 && $0.key?.first == 2 && $0.key?[1] == UInt8(ascii: "d") })
+        let binaryBytes: Int = binary.reduce(0) { $0 + $1.value.count }
+        let jsonBytes: Int = json.reduce(0) { $0 + $1.value.count }
+        #expect(binaryBytes * 3 < jsonBytes)
+    }
 }

@@ -43,8 +43,17 @@ import PSPFCore
 /// A codec instance keeps its encoder and decoder (and their container caches) between calls,
 /// so it is not `Sendable`: give each task its own (the runner has one per partition task).
 public final class BinaryStateCodec: StateCodec {
-    /// The format version this codec writes (recorded with the pipeline in each checkpoint).
-    public static let formatVersion = 1
+    /// The format version this codec writes (recorded with the pipeline in each checkpoint and
+    /// compared on recovery: a checkpoint of another version is refused, never misread).
+    ///
+    /// * 1: every value through `Codable` (the tagged format above).
+    /// * 2: keys and states whose type adopts ``PSPFCore/BinaryStateCodable`` (the engine's window
+    ///   and process state, the built-in and dynamic accumulators, `String` keys) in their
+    ///   hand-rolled encoding (``prefersBinaryState``); other types as in 1.
+    public static let formatVersion = 2
+
+    /// Yes: types with a hand-rolled encoding use it (format 2).
+    public var prefersBinaryState: Bool { true }
 
     private let encoder = BinaryStateEncoder(capacity: 0)
     private let decoder = BinaryStateDecoder(UnsafeRawBufferPointer(start: nil, count: 0))

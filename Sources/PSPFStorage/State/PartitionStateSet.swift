@@ -151,12 +151,13 @@ public struct PartitionStateSet: Sendable {
                 operatorOrder.append(operatorID)
             }
             while index < entries.count, entries[index].operatorID == operatorID {
-                let entry = entries[index]
-                if let key = entry.key {
+                // Fields are read in place (copying the entry would retain and release its three
+                // references, per changed key).
+                if let key = entries[index].key {
                     let hash = Self.hash(key)
-                    chunks.set(key: key, hash: hash, value: entry.value, chunk: Int(hash % UInt32(chunkCount)))
+                    chunks.set(key: key, hash: hash, value: entries[index].value, chunk: Int(hash % UInt32(chunkCount)))
                 } else {
-                    chunks.operatorState = entry.value
+                    chunks.operatorState = entries[index].value
                     chunks.operatorStateDirty = true
                 }
                 index += 1
