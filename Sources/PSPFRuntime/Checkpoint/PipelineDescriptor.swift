@@ -80,7 +80,11 @@ struct PipelineDescriptor: Equatable, Sendable {
             )
         }
         if stored.codecVersion != codecVersion {
-            problems.append("state codec version \(stored.codecVersion) in the checkpoint, \(codecVersion) here")
+            // Formats are positional: state of another version would be misread, never converted.
+            let writer = stored.codecVersion < codecVersion ? "an older" : "a newer"
+            problems.append(
+                "state codec version \(stored.codecVersion) in the checkpoint, \(codecVersion) here (the state was written by \(writer) pspf in a format this one does not read)"
+            )
         }
         if stored.operators != operators {
             problems.append(
