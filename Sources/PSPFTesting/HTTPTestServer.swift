@@ -51,7 +51,10 @@ public final class HTTPTestServer: Sendable {
     /// Every request received so far, in arrival order.
     public var requests: [Request] { state.requests.withLock { $0 } }
 
-    public static func start(responder: @escaping Responder) async throws -> HTTPTestServer {
+    /// Starts listening on 127.0.0.1. `port` 0 picks a free port; a fixed port lets a test
+    /// name the endpoint in a configuration before the server is up (a sink that starts while
+    /// its destination is down).
+    public static func start(port: Int = 0, responder: @escaping Responder) async throws -> HTTPTestServer {
         let state = RequestLog()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -60,7 +63,7 @@ public final class HTTPTestServer: Sendable {
                     channel.pipeline.addHandler(Handler(state: state, responder: responder))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: "127.0.0.1", port: port).get()
         return HTTPTestServer(port: channel.localAddress?.port ?? 0, channel: channel, state: state)
     }
 
