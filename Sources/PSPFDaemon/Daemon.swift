@@ -37,7 +37,8 @@ public final class Daemon: StatusProvider, Sendable {
     private let started = Mutex<Running?>(nil)
     private let startedAtMilliseconds = SystemClock().now().milliseconds
     private let stopping = Atomic<Bool>(false)
-    private let whenStarted = Mutex<[CheckedContinuation<Void, Never>]>([])
+    /// Callers of ``waitUntilStarted()``, and whether ``run()`` got past assembling (or failed at it).
+    private let whenStarted = Mutex<(settled: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Extra services run in the group (the admin server), built once the daemon is assembled.
     public typealias ServiceFactory = @Sendable (Daemon) throws -> [any Service]
@@ -83,9 +84,17 @@ public final class Daemon: StatusProvider, Sendable {
     /// Opens the logs and state, recovers every pipeline, and runs until a graceful shutdown
     /// (signal or ``shutdown()``) has completed. Throws the first service failure.
     public func run() async throws {
-        let running = try assemble()
+        let running: Running
+        do {
+            running = try assemble()
+        } catch {
+            // Release the waiters of a start that failed (they would otherwise wait forever);
+            // ``currentStatus()`` then shows nothing running.
+            settleStart()
+            throw error
+        }
         started.withLock { $0 = running }
-        for waiter in whenStarted.withLock({ waiters in defer { waiters = [] }; return waiters }) { waiter.resume() }
+        settleStart()
         logger.info(
             "pspf running",
             metadata: [
@@ -126,16 +135,25 @@ public final class Daemon: StatusProvider, Sendable {
         }
     }
 
-    /// Returns once ``run()`` has opened everything and started the services.
+    /// Returns once ``run()`` has opened everything and started the services, or has failed
+    /// to (then ``run()`` throws the reason).
     public func waitUntilStarted() async {
         await withCheckedContinuation { continuation in
-            let now = whenStarted.withLock { waiters -> Bool in
-                if started.withLock({ $0 != nil }) { return true }
-                waiters.append(continuation)
+            let now = whenStarted.withLock { state -> Bool in
+                if state.settled { return true }
+                state.waiters.append(continuation)
                 return false
             }
             if now { continuation.resume() }
         }
+    }
+
+    private func settleStart() {
+        let waiters = whenStarted.withLock { state in
+            defer { state = (true, []) }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     // MARK: assembly
