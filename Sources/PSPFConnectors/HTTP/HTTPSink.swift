@@ -44,10 +44,11 @@ public final class HTTPSink: OutputSink {
         if let tls = configuration.tls {
             var clientConfiguration = HTTPClient.Configuration()
             clientConfiguration.tlsConfiguration = try tls.makeTLSConfiguration()
+            clientConfiguration.connectionPool.retryConnectionEstablishment = false
             client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
             ownsClient = true
         } else {
-            client = HTTPClient.shared
+            client = Self.sharedClient
             ownsClient = false
         }
         self.sleeper = sleeper
@@ -57,6 +58,20 @@ public final class HTTPSink: OutputSink {
     }
 
     public var retryPolicy: RetryPolicy { configuration.retry }
+
+    /// The client of every sink without TLS options: `HTTPClient.shared`'s settings, except that
+    /// a connection that cannot be established fails the attempt at once. By default the client
+    /// keeps retrying the connection inside the request, with its own backoff (growing to 60 s),
+    /// until the request's timeout: during an outage each attempt then hung for the whole
+    /// `timeout`, and after one the endpoint was reached only at the client's next try, up to a
+    /// minute later, whatever `retry.max` said. Now the sink's ``RetryPolicy`` alone paces the
+    /// retries, and counts and logs them. (A `static let` is never deinitialised, so it needs
+    /// no shutdown.)
+    static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// One attempt, for a ``SinkForwarder``: a rejection names the status and the body.
     public func deliver(_ records: [SinkRecord]) async throws -> SinkDeliveryOutcome {
