@@ -164,7 +164,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PSPFDaemonTests",
-            dependencies: ["PSPFDaemon", "PSPFAdmin", "PSPFConfig", "PSPFConnectors", "PSPFTesting", "PSPFMQTT", "PSPFLog", "PSPFRuntime"]
+            dependencies: [
+                "PSPFDaemon", "PSPFAdmin", "PSPFConfig", "PSPFConnectors", "PSPFTesting", "PSPFMQTT", "PSPFLog", "PSPFRuntime",
+                "PSPFCore", "PSPFJSON", "PSPFStorage", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "PSPFMQTTTests", dependencies: ["PSPFMQTT", "PSPFTesting"]),
         .testTarget(name: "PSPFLogTests", dependencies: ["PSPFLog", "PSPFTesting"]),
