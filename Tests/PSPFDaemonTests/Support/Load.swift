@@ -160,13 +160,16 @@ final class Subscriber: MQTTMessageHandler {
     }
 
     /// A connected client subscribed to `filter` at QoS 1; disconnect it when done.
-    static func connect(port: Int, filter: String, credentials: MQTTCredentials? = nil) async throws
-        -> (Subscriber, MQTTClient)
-    {
-        let subscriber = Subscriber()
+    /// `persistentID`: a persistent session under that client id (the broker queues for it
+    /// while it is away; a later connect with the same id resumes it).
+    static func connect(
+        port: Int, filter: String, credentials: MQTTCredentials? = nil, persistentID: String? = nil,
+        subscriber: Subscriber = Subscriber()
+    ) async throws -> (Subscriber, MQTTClient) {
         var configuration = MQTTClientConfiguration(host: "127.0.0.1", port: port)
         configuration.credentials = credentials
-        configuration.clientID = "sub-\(UInt32.random(in: 0...UInt32.max))"
+        configuration.clientID = persistentID ?? "sub-\(UInt32.random(in: 0...UInt32.max))"
+        configuration.cleanSession = persistentID == nil
         let client = try MQTTClient(configuration: configuration, handler: subscriber)
         try await client.connect()
         try await client.subscribe([MQTTSubscription(filter, qos: .atLeastOnce)])
@@ -236,6 +239,8 @@ struct DaemonConfig {
     var clientID = "pspf-e2e-\(UInt32.random(in: 0...UInt32.max))"
     /// YAML lines under `brokers.local` beyond host, port and client id.
     var brokerExtra: [String] = []
+    /// More YAML lines under `sources.sensors`.
+    var sourceExtra: [String] = []
     /// More brokers, as YAML lines (indented 2) under `brokers`.
     var brokers: [String] = []
     /// `name: {…}` YAML lines (indented 2) under `sinks`.
@@ -268,6 +273,9 @@ struct DaemonConfig {
             "    key: {topic_segment: 1}",
             "    event_time: {field: ts, format: epoch_ms}",
             "    log: {partitions: 2, fsync: none}",
+        ]
+        lines += sourceExtra.map { "    " + $0 }
+        lines += [
             "pipelines:",
             "  temps:",
             "    source: sensors",
