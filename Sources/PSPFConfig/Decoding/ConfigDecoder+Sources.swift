@@ -60,6 +60,11 @@ extension ConfigDecoder {
             source.dedup.maxEntries = dedup.int("max_entries", in: 1...100_000_000) ?? source.dedup.maxEntries
             dedup.finish()
         }
+        if !m.has("dedup"), source.eventTime != nil, source.qos >= 1 {
+            // QoS 1 redelivers whatever the broker did not see acknowledged (after a crash, or
+            // acks lost in a disconnect), so with an event time, repeats are dropped by default.
+            source.dedup.by = .eventTime
+        }
         if let log = m.mapping("log", what: "input log settings") {
             source.log.partitions = log.int("partitions", in: 1...65535) ?? source.log.partitions
             source.log.fsync = decodeFsync(log, "fsync") ?? source.log.fsync
