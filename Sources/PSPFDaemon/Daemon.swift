@@ -235,7 +235,8 @@ public final class Daemon: StatusProvider, Sendable {
                     forwarders.append(
                         ForwarderService(
                             forwarder: forwarder, sinkName: sinkName, pipeline: config.name, type: sink.kind.type,
-                            drainLimit: min(.seconds(10), configuration.shutdown.drainTimeout / 2), logger: logger))
+                            drainLimit: min(.seconds(10), configuration.shutdown.drainTimeout / 2),
+                            recovered: { await runner.waitUntilRecovered() }, logger: logger))
                 }
             }
 

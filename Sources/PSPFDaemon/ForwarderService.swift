@@ -13,9 +13,15 @@ final class ForwarderService: Service, Sendable {
     let pipeline: String
     let type: String
     let drainLimit: Duration
+    /// Waits for the pipeline's recovery; returns its output log's recovered ends.
+    let recovered: @Sendable () async -> [Int: Int64]?
     private let logger: Logger
 
-    init(forwarder: SinkForwarder, sinkName: String, pipeline: String, type: String, drainLimit: Duration, logger: Logger) {
+    init(
+        forwarder: SinkForwarder, sinkName: String, pipeline: String, type: String, drainLimit: Duration,
+        recovered: @escaping @Sendable () async -> [Int: Int64]?, logger: Logger
+    ) {
+        self.recovered = recovered
         self.forwarder = forwarder
         self.sinkName = sinkName
         self.pipeline = pipeline
@@ -30,7 +36,10 @@ final class ForwarderService: Service, Sendable {
     func run() async throws {
         let forwarder = self.forwarder
         let drainLimit = self.drainLimit
-        let task = Task { try await forwarder.run() }
+        let recovered = self.recovered
+        // Start from the pipeline's recovered output: recovery truncates what was written after
+        // the last checkpoint, which this sink may have delivered before a crash.
+        let task = Task { try await forwarder.run(resumeAtMost: await recovered()) }
         await withGracefulShutdownHandler {
             _ = await task.result
         } onGracefulShutdown: {

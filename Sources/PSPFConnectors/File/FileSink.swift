@@ -98,6 +98,19 @@ public final class FileSink: OutputSink, @unchecked Sendable {
         }
     }
 
+    /// Lowers the recorded position (the output log was truncated below it). The files keep
+    /// what was written: the results after `offsets` are written again (at-least-once there).
+    public func rewind(to offsets: [Int: Int64]) async throws {
+        try await onQueue {
+            var changed = false
+            for (partition, offset) in offsets where offset < self.state.offsets[partition] ?? .max {
+                self.state.offsets[partition] = offset
+                changed = true
+            }
+            if changed { try self.state.save(to: Self.statePath(self.configuration.directory, self.name)) }
+        }
+    }
+
     public func close() async throws {
         try await onQueue {
             for handle in self.handles.values { try handle.close() }

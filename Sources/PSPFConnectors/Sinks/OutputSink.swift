@@ -22,6 +22,11 @@ public protocol OutputSink: Sendable {
     /// Called after the forwarder committed delivery up to `offsets` (next offset per partition).
     func committed(_ offsets: [Int: Int64]) async throws
 
+    /// Called before delivery starts when the output log was truncated below the sink's
+    /// recorded position (recovery after a crash): the sink must record `offsets` durably as
+    /// its position, since the results after them are generated again.
+    func rewind(to offsets: [Int: Int64]) async throws
+
     /// Flushes and releases resources; called once when the forwarder stops.
     func close() async throws
 }
@@ -29,6 +34,7 @@ public protocol OutputSink: Sendable {
 extension OutputSink {
     public func resumeOffsets() async throws -> [Int: Int64]? { nil }
     public func committed(_ offsets: [Int: Int64]) async throws {}
+    public func rewind(to offsets: [Int: Int64]) async throws {}
     public func close() async throws {}
 }
 

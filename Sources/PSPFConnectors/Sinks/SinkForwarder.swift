@@ -95,9 +95,28 @@ public final class SinkForwarder: Sendable {
     public var stats: Stats { counters.withLock { $0 } }
 
     /// Forwards until the task is cancelled, then closes the sink.
-    public func run() async throws {
+    ///
+    /// - Parameter resumeAtMost: the output log's ends right after the pipeline's recovery
+    ///   (`LocalRunner.waitUntilRecovered()`). A position beyond them — results delivered before
+    ///   a crash and then truncated by recovery — moves back to them, in the sink too: those
+    ///   results are generated again, not necessarily at the same offsets.
+    public func run(resumeAtMost: [Int: Int64]? = nil) async throws {
         try output.groups.register(group: group)
         var positions = try await startPositions()
+        if let resumeAtMost {
+            var rewound: [Int: Int64] = [:]
+            for (partition, position) in positions {
+                if let end = resumeAtMost[partition], position > end { rewound[partition] = end }
+            }
+            if !rewound.isEmpty {
+                try await sink.rewind(to: rewound)
+                try await output.commit(group: group, offsets: rewound)
+                positions.merge(rewound) { _, new in new }
+                logger.info(
+                    "the output log was truncated below what this sink had delivered: delivering again from its recovered end",
+                    metadata: ["offsets": "\(rewound.sorted { $0.key < $1.key })"])
+            }
+        }
         delivered.withLock { $0 = positions }
         defer { gate?.set(closed: false, by: group) }
         do {

@@ -52,10 +52,16 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     let gate: BackpressureGate?
     private let active = Mutex(ActiveRun())
 
-    /// The run in progress, and callers of `checkpointNow()` waiting for one to start.
+    /// The run in progress, and callers of `checkpointNow()` and `waitUntilRecovered()` waiting
+    /// for one to start.
     private struct ActiveRun {
         var control: CheckpointControl?
         var waiting: [CheckedContinuation<CheckpointControl?, Never>] = []
+        /// The output log's end offsets right after the recovery of the current run.
+        var recoveredEnds: [Int: Int64]?
+        var recoveryWaiters: [CheckedContinuation<[Int: Int64]?, Never>] = []
+        /// A run has ended (or failed): `waitUntilRecovered()` no longer waits.
+        var ended = false
     }
 
     public init(
@@ -131,6 +137,26 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
         return nil
     }
 
+    /// Waits until ``run()`` has recovered and returns the output log's end offset per partition
+    /// at that moment: its checkpointed ends, before this run appended anything. Nil when the
+    /// run ended (or failed) first.
+    ///
+    /// A sink forwarder must not resume past these ends: what it delivered beyond them before
+    /// a crash was truncated by recovery and is generated again, not necessarily at the same
+    /// offsets (the partitions' interleaving differs), so skipping those offsets would lose
+    /// results.
+    public func waitUntilRecovered() async -> [Int: Int64]? {
+        await withCheckedContinuation { continuation in
+            let now: [Int: Int64]?? = active.withLock { run in
+                if run.control != nil { return .some(run.recoveredEnds) }
+                if run.ended { return .some(nil) }
+                run.recoveryWaiters.append(continuation)
+                return .none
+            }
+            if let now { continuation.resume(returning: now) }
+        }
+    }
+
     /// Recovers, then runs until the input is exhausted (``RunnerOptions/Mode-swift.enum/untilCaughtUp``)
     /// or the task is cancelled (``RunnerOptions/Mode-swift.enum/continuous``), and commits a
     /// final checkpoint. Cancellation is a graceful stop, not an error: what was processed is
@@ -172,7 +198,9 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
                 "records_waiting": "\(backlog)",
             ])
 
-        activate(control)
+        let recoveredEnds = Dictionary(
+            uniqueKeysWithValues: (0..<output.partitionCount).map { ($0, output.appendedEndOffset(partition: $0)) })
+        activate(control, recoveredEnds: recoveredEnds)
         let queue = BoundedQueue<PartitionMessage>(capacity: options.outputQueueBatches)
         let commits = BoundedQueue<CommitJob>(capacity: 2)
         let alignment = CheckpointAlignment(offsets: recovery.startOffsets)
@@ -235,13 +263,19 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
 
     /// Publishes the run's control (nil: no run) and resumes `checkpointNow()` callers waiting
     /// for a run to start.
-    private func activate(_ control: CheckpointControl?) {
-        let waiting = active.withLock { run in
+    private func activate(_ control: CheckpointControl?, recoveredEnds: [Int: Int64]? = nil) {
+        let (waiting, recoveryWaiters) = active.withLock { run in
             run.control = control
-            defer { run.waiting = [] }
-            return run.waiting
+            run.recoveredEnds = recoveredEnds
+            if control == nil { run.ended = true }
+            defer {
+                run.waiting = []
+                run.recoveryWaiters = []
+            }
+            return (run.waiting, run.recoveryWaiters)
         }
         for continuation in waiting { continuation.resume(returning: control) }
+        for continuation in recoveryWaiters { continuation.resume(returning: recoveredEnds) }
     }
 
     /// The pipeline's shape, as stored with its checkpoints.
