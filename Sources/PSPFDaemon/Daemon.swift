@@ -228,10 +228,16 @@ public final class Daemon: StatusProvider, Sendable {
                         config: deadLetterTopicConfiguration)
                     var sinkLogger = logger
                     sinkLogger[metadataKey: "sink"] = "\(sinkName)"
+                    var options = factory.forwarderOptions(sink)
+                    if case .file = sink.kind {
+                        // Exactly once: a file sink writes only checkpointed results, which no
+                        // recovery can truncate and regenerate (its file position is stored with
+                        // the delivered offset). Latency: up to one checkpoint interval.
+                        options.readLimit = { [runner] partition in runner.checkpointedOutputEnds[partition] ?? 0 }
+                    }
                     let forwarder = SinkForwarder(
                         sink: try factory.makeSink(sink, pipeline: config.name), output: output,
-                        deadLetters: sinkDeadLetters, gate: gate, options: factory.forwarderOptions(sink),
-                        logger: sinkLogger)
+                        deadLetters: sinkDeadLetters, gate: gate, options: options, logger: sinkLogger)
                     forwarders.append(
                         ForwarderService(
                             forwarder: forwarder, sinkName: sinkName, pipeline: config.name, type: sink.kind.type,

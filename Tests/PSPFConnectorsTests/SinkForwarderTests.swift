@@ -52,6 +52,26 @@ final class CollectingSink: OutputSink {
     }
 }
 
+/// Accepts every batch and records any result at or above the read limit in force.
+final class LimitCheckingSink: OutputSink {
+    let name = "limited"
+    let retryPolicy = RetryPolicy(initialDelay: .milliseconds(1))
+    let limit: Observed<Int64>
+    let ids = Mutex<[String]>([])
+    let violations = Mutex<[Int64]>([])
+    let counter = Counter()
+
+    init(limit: Observed<Int64>) { self.limit = limit }
+
+    func deliver(_ records: [SinkRecord]) async throws -> SinkDeliveryOutcome {
+        let bound = limit.value
+        violations.withLock { $0 += records.map(\.offset).filter { $0 >= bound } }
+        ids.withLock { $0 += records.map(\.id) }
+        counter.add(records.count)
+        return .delivered
+    }
+}
+
 /// Records the size of every batch it accepts.
 final class BatchSizeSink: OutputSink {
     let name = "sizes"
@@ -235,6 +255,29 @@ final class CommitObservingSink: OutputSink {
             #expect(forwarder.stats.dropped == Int64(missing.count))
             #expect(missing.count == 92)
             #expect(received == Array(ids(100).suffix(8)))
+            try output.close()
+        }
+    }
+
+    /// A read limit (the checkpointed output end, for exactly-once sinks) holds results back
+    /// until it moves; nothing at or above the limit in force is ever delivered.
+    @Test func readLimitHoldsResultsBackUntilItMoves() async throws {
+        try await withTemporaryDirectory { directory in
+            let output = try await outputTopic(directory, count: 10)
+            let limit = Observed<Int64>(4)
+            let sink = LimitCheckingSink(limit: limit)
+            let forwarder = SinkForwarder(
+                sink: sink, output: output,
+                options: .init(batchRecords: 3, tick: .milliseconds(5), readLimit: { _ in limit.value }),
+                sleeper: RecordingSleeper())
+            let task = Task { try await forwarder.run() }
+            await sink.counter.wait(for: 4)
+            limit.update { $0 = 10 }
+            await sink.counter.wait(for: 10)
+            task.cancel()
+            try await task.value
+            #expect(sink.ids.withLock { $0 } == ids(10))
+            #expect(sink.violations.withLock { $0 }.isEmpty)
             try output.close()
         }
     }

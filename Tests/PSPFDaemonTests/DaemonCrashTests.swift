@@ -141,9 +141,11 @@ import Glibc
             try await publishing.value
             try await publisher.publish(stream.closing)
             let expected = stream.expectedWindows
-            let delivered = try await Self.waitForFileSink(
+            let (delivered, repeated) = try await Self.waitForFileSink(
                 directory, windows: Set(expected.keys), timeout: .seconds(60), child: child)
             #expect(delivered == expected.count, "the file sink has \(delivered) of \(expected.count) windows")
+            // The file sink writes only checkpointed results, so no crash makes it repeat one.
+            #expect(repeated == 0, "the file sink wrote \(repeated) windows more than once")
             await publisher.disconnect()
             child.send(SIGTERM)
             let last = try await child.waitForExit(timeout: .seconds(30))
@@ -238,30 +240,32 @@ import Glibc
     }
 
     /// Polls the file sink's JSON lines (`results.NNNNNN.jsonl` in `directory`: the sink numbers
-    /// its files) until every window is there (at-least-once: repeats are fine); returns how many
-    /// distinct expected windows it found.
+    /// its files) until every window is there; returns how many distinct expected windows it
+    /// found, and how many lines repeated a window already written.
     static func waitForFileSink(
         _ directory: String, windows: Set<String>, timeout: Duration, child: DaemonChild
-    ) async throws -> Int {
+    ) async throws -> (found: Int, repeated: Int) {
         let deadline = ContinuousClock.now + timeout
         var found = 0
+        var repeated = 0
         while ContinuousClock.now < deadline, child.exited == nil {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             let text = files.filter { $0.hasPrefix("results") && $0.hasSuffix(".jsonl") }.sorted().map {
                 (try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8)) ?? ""
             }.joined(separator: "\n")
             var seen = Set<String>()
+            repeated = 0
             for line in text.split(separator: "\n") {
                 guard let value = try? JSONValue(parsing: String(line)), let key = value["key"]?.stringValue,
                     let start = value["window_start"]?.int64Value
                 else { continue }
-                seen.insert(CrashStream.windowID(key: key, start: start))
+                if !seen.insert(CrashStream.windowID(key: key, start: start)).inserted { repeated += 1 }
             }
             found = seen.intersection(windows).count
-            if found == windows.count { return found }
+            if found == windows.count { return (found, repeated) }
             try await Task.sleep(for: .milliseconds(200))
         }
-        return found
+        return (found, repeated)
     }
 }
 

@@ -33,11 +33,16 @@ public final class SinkForwarder: Sendable {
         /// How long a partial batch waits for more results before it is sent (`batch.max_wait`
         /// of HTTP sinks); nil sends what is there at once.
         public var linger: Duration?
+        /// Deliver only below this offset of a partition (nil: no limit). The daemon passes the
+        /// pipeline's checkpointed output ends for exactly-once sinks: what they write can then
+        /// never be truncated by a recovery and regenerated.
+        public var readLimit: (@Sendable (_ partition: Int) -> Int64?)?
 
         public init(
             batchRecords: Int = 500, backlog: BacklogQuota? = nil, tick: Duration = .milliseconds(200),
-            linger: Duration? = nil
+            linger: Duration? = nil, readLimit: (@Sendable (_ partition: Int) -> Int64?)? = nil
         ) {
+            self.readLimit = readLimit
             self.batchRecords = batchRecords
             self.backlog = backlog
             self.linger = linger
@@ -215,7 +220,12 @@ public final class SinkForwarder: Sendable {
         batch.reserveCapacity(options.batchRecords)
         let extractor = Self.idExtractor
         var values = extractor.makeValues()
-        try output.reader(partition: partition).read(from: position, maxRecords: options.batchRecords) { record in
+        var maxRecords = options.batchRecords
+        if let limit = options.readLimit?(partition) {
+            guard limit > position else { return [] }
+            maxRecords = Int(min(Int64(maxRecords), limit - position))
+        }
+        try output.reader(partition: partition).read(from: position, maxRecords: maxRecords) { record in
             var id = ""
             if (try? extractor.extract(from: record.payload, into: &values)) != nil {
                 id = values.string(at: 0) ?? ""
@@ -328,6 +338,8 @@ public final class SinkForwarder: Sendable {
         let tick = options.tick
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (partition, position) in positions {
+                // Held back by the read limit: only a later checkpoint (a tick) can release it.
+                if let limit = options.readLimit?(partition), limit <= position { continue }
                 group.addTask { try await output.waitForRecords(partition: partition, from: position) }
             }
             group.addTask { try await Task.sleep(for: tick) }

@@ -139,6 +139,10 @@ extension LocalRunner {
                 snapshotDuration: job.snapshotDuration, stateRows: job.stateRows, keys: job.keys)
             history.append(record)
             committedCheckpoints.add(1, ordering: .relaxed)
+            let ends = job.delta.outputLogEnds.filter { $0.topic == output.name }
+            durableEnds.withLock { durable in
+                for end in ends { durable[end.partition] = end.endOffset }
+            }
             summary.checkpoints += 1
             summary.lastCheckpoint = record
             control.committed(job.cut.isFinal ? max(job.cut.request ?? 0, control.requested) : job.cut.request ?? 0)

@@ -48,6 +48,9 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     /// Each partition's pipeline counters, published once per batch.
     let live = Mutex<[Int: LivePartition]>([:])
     let committedCheckpoints = Atomic<Int>(0)
+    /// The output log's ends as of the last committed checkpoint (or recovery): results below
+    /// them can never be truncated by a later recovery.
+    let durableEnds = Mutex<[Int: Int64]>([:])
     /// Closed by sinks over their backlog quota (policy `block`): reading input pauses.
     let gate: BackpressureGate?
     private let active = Mutex(ActiveRun())
@@ -88,6 +91,12 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
     /// Each partition's next input offset as processed so far by the current (or last) run:
     /// updated after every batch, ahead of what is checkpointed.
     public var inputPositions: [Int: Int64] { positions.withLock { $0 } }
+
+    /// The output log's end per partition covered by the last committed checkpoint (right after
+    /// recovery: the recovered ends). A sink that reads only below these ends never delivers a
+    /// result that a crash could truncate and regenerate: exactly once, at the price of up to one
+    /// checkpoint interval of latency. Empty before the first run has recovered.
+    public var checkpointedOutputEnds: [Int: Int64] { durableEnds.withLock { $0 } }
 
     /// Checkpoints committed since this runner was created.
     public var checkpointCount: Int { committedCheckpoints.load(ordering: .relaxed) }
@@ -200,6 +209,7 @@ public final class LocalRunner<Output: ResultEncodable & SendableMetatype>: Send
 
         let recoveredEnds = Dictionary(
             uniqueKeysWithValues: (0..<output.partitionCount).map { ($0, output.appendedEndOffset(partition: $0)) })
+        durableEnds.withLock { $0 = recoveredEnds }
         activate(control, recoveredEnds: recoveredEnds)
         let queue = BoundedQueue<PartitionMessage>(capacity: options.outputQueueBatches)
         let commits = BoundedQueue<CommitJob>(capacity: 2)
