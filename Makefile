@@ -4,7 +4,7 @@
 SWIFT ?= swift
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps build release demo test bench bench-e2e clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,6 +27,12 @@ bench: release
 	.build/release/pspf bench engine
 	.build/release/pspf bench ingest
 	.build/release/pspf bench checkpoint
+
+# The daemon end to end (docs/benchmarks.md, "End to end"): a local mosquitto, pspf run as a
+# child, QoS 0/1 throughput against a mosquitto_sub ceiling, result latency at 20k msg/s, RSS
+# at 1k/10k/100k devices. BENCH_E2E_ARGS=--quick for a ~2 minute run.
+bench-e2e: release
+	.build/release/pspf bench e2e --output bench-e2e.jsonl $(BENCH_E2E_ARGS)
 
 clean:
 	rm -rf .build

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import PSPFMQTT
 
 #if canImport(Glibc)
 import Glibc
@@ -77,14 +79,43 @@ final class BenchBroker: @unchecked Sendable {
     }
 
     /// CPU seconds the broker has used so far (user + system, from /proc/PID/stat).
-    var cpuSeconds: Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state(0) ppid ... utime is field 14 of the line, i.e. index 11 here.
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    var cpuSeconds: Double { cpuSecondsOfProcess(process.processIdentifier) }
+
+    /// An in-process publisher (its own `MQTTClient`) keeping `window` publishes in flight.
+    func publisher(window: Int, logger: Logger) async throws -> WindowedPublisher {
+        var configuration = MQTTClientConfiguration(host: "127.0.0.1", port: port)
+        configuration.clientID = "bench-publisher-\(UInt32.random(in: 0...UInt32.max))"
+        configuration.maxInflightPublishes = window
+        let client = try MQTTClient(configuration: configuration, logger: logger)
+        try await client.connect()
+        return WindowedPublisher(client: client)
+    }
+
+    /// The ceiling: `mosquitto_sub -C messages` subscribed to `filter`, counting and printing
+    /// nothing, timed from the start of `publish` until it exited (at most 120 s) — messages/s.
+    func countingSubscriberRate(
+        filter: String, messages: Int, qos: MQTTQoS, publish: () async throws -> Void
+    ) async throws -> Double {
+        let clientID = "bench-ceiling-\(UInt32.random(in: 0...UInt32.max))"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
+        process.arguments = [
+            "-h", "127.0.0.1", "-p", "\(port)", "-i", clientID, "-t", filter, "-q", "\(qos.rawValue)",
+            "-C", "\(messages)", "-F", "", "-N", "-V", "5",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try spawnWithEmptySignalMask(process)
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        try waitForSubscription(clientID: clientID)
+        let start = ContinuousClock.now
+        try await publish()
+        let finished = await Task.detached { exited.wait(timeout: .now() + 120) == .success }.value
+        let seconds = (ContinuousClock.now - start).seconds
+        guard finished else { throw BenchError("mosquitto_sub did not receive \(messages) messages within 120 s") }
+        return Double(messages) / seconds
     }
 
     /// SIGTERM to the broker's PID, wait, remove the directory.
@@ -95,6 +126,17 @@ final class BenchBroker: @unchecked Sendable {
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
+}
+
+/// CPU seconds (user + system) a process has used so far, from /proc/PID/stat; 0 if unreadable.
+func cpuSecondsOfProcess(_ pid: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    // After the command: state(0) ppid ... utime is field 14 of the line, i.e. index 11 here.
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// CPU seconds (user + system) of this process and of its reaped children.

@@ -121,12 +121,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
     }
 
     private func publisherClient(_ broker: BenchBroker, _ logger: Logger) async throws -> WindowedPublisher {
-        var configuration = MQTTClientConfiguration(host: "127.0.0.1", port: broker.port)
-        configuration.clientID = "bench-publisher-\(UInt32.random(in: 0...UInt32.max))"
-        configuration.maxInflightPublishes = publisherWindow
-        let client = try MQTTClient(configuration: configuration, logger: logger)
-        try await client.connect()
-        return WindowedPublisher(client: client)
+        try await broker.publisher(window: publisherWindow, logger: logger)
     }
 
     /// Publishes the whole workload; returns when every publish completed (QoS 1: acknowledged).
@@ -192,28 +187,17 @@ struct BenchIngestCommand: AsyncParsableCommand {
 
     /// `mosquitto_sub -C N` counting the messages (no output), from the first publish to its exit.
     private func mosquittoSub(_ broker: BenchBroker, _ workload: IngestWorkload, _ qos: MQTTQoS, _ logger: Logger) async throws -> Double {
-        let clientID = "bench-ceiling-\(UInt32.random(in: 0...UInt32.max))"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
-        process.arguments = [
-            "-h", "127.0.0.1", "-p", "\(broker.port)", "-i", clientID, "-t", "bench/+/reading", "-q", "\(qos.rawValue)",
-            "-C", "\(workload.messages)", "-F", "", "-N", "-V", "5",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try spawnWithEmptySignalMask(process)
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        try broker.waitForSubscription(clientID: clientID)
         let publisher = try await publisherClient(broker, logger)
-        let start = ContinuousClock.now
-        try await publish(publisher, workload, qos)
-        let finished = await Task.detached { exited.wait(timeout: .now() + 120) == .success }.value
-        let seconds = (ContinuousClock.now - start).seconds
-        await publisher.client.disconnect()
-        guard finished else { throw BenchError("mosquitto_sub did not receive \(workload.messages) messages within 120 s") }
-        return Double(workload.messages) / seconds
+        do {
+            let rate = try await broker.countingSubscriberRate(filter: "bench/+/reading", messages: workload.messages, qos: qos) {
+                try await publish(publisher, workload, qos)
+            }
+            await publisher.client.disconnect()
+            return rate
+        } catch {
+            await publisher.client.disconnect()
+            throw error
+        }
     }
 
     /// The durable ingest, in process: from the first publish until every message is appended

@@ -8,7 +8,10 @@ struct BenchResult {
     var unit: String
     var parameters: [(String, String)] = []
 
-    func printLine() {
+    func printLine() { print(line) }
+
+    /// The JSON object, one line.
+    var line: String {
         var writer = JSONWriter()
         writer.beginObject()
         writer.key("name"); writer.string(name)
@@ -19,6 +22,6 @@ struct BenchResult {
             if let number = Double(parameter) { writer.number(number) } else { writer.string(parameter) }
         }
         writer.endObject()
-        print(String(decoding: writer.bytes, as: UTF8.self))
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

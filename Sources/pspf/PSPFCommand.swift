@@ -19,6 +19,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure this machine; prints one JSON object per result line.",
-        subcommands: [BenchLogCommand.self, BenchEngineCommand.self, BenchIngestCommand.self, BenchCheckpointCommand.self]
+        subcommands: [BenchLogCommand.self, BenchEngineCommand.self, BenchIngestCommand.self, BenchCheckpointCommand.self, BenchE2ECommand.self]
     )
 }
