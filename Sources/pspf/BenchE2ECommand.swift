@@ -45,6 +45,8 @@ struct BenchE2ECommand: AsyncParsableCommand {
     @Option(help: "Parent directory for the daemon's data (default: the temporary directory).") var dir: String?
     @Option(help: "Also append every result line to this file.") var output: String?
     @Flag(help: "Keep the data directories and daemon logs.") var keep = false
+    @Option(help: "The daemon's log level (its log is DIR/pspf-bench-e2e-PID/RUN/pspf.stderr; see --keep).")
+    var daemonLogLevel = "warning"
 
     private var logger: Logger {
         var logger = Logger(label: "pspf.bench.e2e") { StreamLogHandler.standardError(label: $0) }
@@ -115,7 +117,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
         let clientID = "bench-e2e-\(name)-\(UInt32.random(in: 0...UInt32.max))"
         let configuration = E2EDaemon.configuration(
             dataDirectory: directory + "/data", port: context.broker.port, clientID: clientID, stream: stream, qos: qos,
-            fsync: fsync, checkpoint: checkpoint, partitions: partitions)
+            fsync: fsync, checkpoint: checkpoint, partitions: partitions, logLevel: daemonLogLevel)
         let daemon = try E2EDaemon(executable: context.binary, directory: directory, configuration: configuration)
         do {
             try context.broker.waitForSubscription(clientID: clientID, timeout: 30)
@@ -318,6 +320,9 @@ struct BenchE2ECommand: AsyncParsableCommand {
                     ("devices", "\(count)"), ("readings", "\(stream.messages)"), ("open_windows", "\(count)"),
                     ("qos", "\(latencyQos)"), ("rss_mib_idle_before", String(format: "%.1f", Double(idle.rss) / 1024)),
                     ("peak_rss_mib", String(format: "%.1f", Double(memory.peak) / 1024)),
+                    ("rss_anon_mib", String(format: "%.1f", Double(memory.anonymous) / 1024)),
+                    ("rss_file_mib", String(format: "%.1f", Double(memory.file) / 1024)),
+                    ("rss_anon_mib_idle_before", String(format: "%.1f", Double(idle.anonymous) / 1024)),
                 ] + common))
     }
 }

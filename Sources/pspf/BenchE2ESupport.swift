@@ -111,14 +111,15 @@ final class E2EDaemon: @unchecked Sendable {
 
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
-    /// `VmRSS` and `VmHWM` (peak) from /proc/PID/status, in KiB.
-    var memoryKiB: (rss: Int, peak: Int) {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
+    /// `VmRSS`, `VmHWM` (peak), `RssAnon` (heap, stacks) and `RssFile` (mapped binary and
+    /// libraries) from /proc/PID/status, in KiB.
+    var memoryKiB: (rss: Int, peak: Int, anonymous: Int, file: Int) {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0, 0, 0) }
         func field(_ name: String) -> Int {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
             return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
         }
-        return (field("VmRSS"), field("VmHWM"))
+        return (field("VmRSS"), field("VmHWM"), field("RssAnon"), field("RssFile"))
     }
 
     var cpuSeconds: Double { cpuSecondsOfProcess(pid) }
@@ -140,7 +141,7 @@ final class E2EDaemon: @unchecked Sendable {
     /// count/avg/min/max, checkpoints every `checkpoint`, results to an MQTT sink on the same broker.
     static func configuration(
         dataDirectory: String, port: Int, clientID: String, stream: E2EStream, qos: Int, fsync: String,
-        checkpoint: String, partitions: Int
+        checkpoint: String, partitions: Int, logLevel: String = "warning"
     ) -> String {
         """
         version: 1
@@ -181,7 +182,7 @@ final class E2EDaemon: @unchecked Sendable {
             qos: 1
         checkpoint: {interval: \(checkpoint)}
         admin: {enabled: false}
-        logging: {level: warning}
+        logging: {level: \(logLevel)}
 
         """
     }
