@@ -292,3 +292,64 @@ struct BinaryStateTests {
         #expect(entries.filter { $0.key != nil }.allSatisfy { $0.value.first != UInt8(ascii: "{") })
     }
 }
+
+@Suite("Slot-addressed snapshot batches")
+struct StateSnapshotBatchTests {
+    /// Collects batches into entries (key bytes from the batches' new keys), for comparison
+    /// with `snapshotState(dirtyOnly:)`.
+    private func entries(
+        _ batches: [StateSnapshotBatch], keys: inout [String: [[UInt8]]]
+    ) -> [StateEntry] {
+        var result: [StateEntry] = []
+        for batch in batches {
+            if let state = batch.operatorState {
+                result.append(StateEntry(operatorID: batch.operatorID, key: nil, value: state))
+            }
+            keys[batch.operatorID, default: []] += batch.keys
+            #expect(keys[batch.operatorID]!.count == batch.slotCount)
+            #expect(zip(batch.slots, batch.slots.dropFirst()).allSatisfy { $0 < $1 })
+            for i in batch.slots.indices {
+                result.append(
+                    StateEntry(
+                        operatorID: batch.operatorID, key: keys[batch.operatorID]![Int(batch.slots[i])],
+                        value: batch.value(at: i)))
+            }
+        }
+        return result
+    }
+
+    /// Round by round, a batch holds exactly the dirty entries' bytes (new keys included), for
+    /// every window kind, with and without the fast path.
+    @Test(arguments: 0..<4, [false, true])
+    func windowBatchesHoldTheDirtyEntries(_ index: Int, _ fastPath: Bool) throws {
+        let events = ResultAndDeterminismTests.syntheticEvents()
+        let session = TestSession(plan: ResultAndDeterminismTests.plans()[index], start: .seconds(1_700_000_000))
+        try check(session, events, steps: [1, 7, 60, 0, 300, events.count], fastPath: fastPath)
+    }
+
+    /// The same for a process function (operator state and per-key state).
+    @Test(arguments: [false, true])
+    func processBatchesHoldTheDirtyEntries(_ fastPath: Bool) throws {
+        let events = arrivingAtZero(["a@0", "b@1", "a@3", "b@8", "a@12", "b@20", "a@25", "c@26", "a@40"].map(parse))
+        let plan = Pipeline("proc").input(Reading.self).keyBy(\.device).eventTime(\.ts)
+            .process(CountAfterDelay()).plan(input: Reading.self)
+        try check(TestSession(plan: plan), events, steps: [1, 0, 2, 3, 9], fastPath: fastPath)
+    }
+
+    private func check<I, O>(
+        _ session: TestSession<I, O>, _ events: [TimedEvent<I>], steps: [Int], fastPath: Bool
+    ) throws {
+        let codec: any StateCodec = fastPath ? FastPathJSONCodec() : JSONStateCodec()
+        var keys: [String: [[UInt8]]] = [:]
+        var fed = 0
+        for step in steps {
+            let next = min(events.count, fed + step)
+            session.feed(contentsOf: events[fed..<next])
+            fed = next
+            let expected = try session.instance.snapshotState(codec: codec, dirtyOnly: true)
+            let batches = try session.instance.snapshotChangedState(codec: codec) { keys[$0]?.count ?? 0 }
+            session.instance.markStateClean()
+            #expect(entries(batches, keys: &keys) == expected, "after \(fed) events")
+        }
+    }
+}

@@ -48,6 +48,9 @@ protocol OperatorNode: AnyObject {
     /// End of input: fire everything that is still open.
     func finish()
     func snapshot(codec: any StateCodec, dirtyOnly: Bool) throws -> [StateEntry]
+    /// The keys changed since the last ``markClean()``, plus every slot from `keysFrom` on
+    /// (with its key), as one batch (see ``StateSnapshotBatch``).
+    func snapshotBatch(codec: any StateCodec, keysFrom: Int) throws -> StateSnapshotBatch
     func markClean()
     func restore(_ entries: [StateEntry], codec: any StateCodec) throws
 }

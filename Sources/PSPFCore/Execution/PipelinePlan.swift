@@ -119,6 +119,16 @@ public final class PipelineInstance<Input> {
         return entries
     }
 
+    /// The keys changed since the last ``markStateClean()``, one ``StateSnapshotBatch`` per
+    /// stateful operator in chain order, addressed by slot. `keysFrom(operatorID)` is how many
+    /// of the operator's slots the caller already knows (the batch carries the keys, and the
+    /// states, of every slot from there on). The checkpoint path: no allocation per key.
+    public func snapshotChangedState(codec: any StateCodec, keysFrom: (String) -> Int) throws
+        -> [StateSnapshotBatch]
+    {
+        try runtime.nodes.map { node in try node.snapshotBatch(codec: codec, keysFrom: keysFrom(node.operatorID)) }
+    }
+
     /// Forgets which keys are dirty (call after a checkpoint committed).
     public func markStateClean() {
         for node in runtime.nodes { node.markClean() }

@@ -215,6 +215,21 @@ final class ProcessOperator<Function: KeyedProcessFunction>: OperatorNode {
         return entries
     }
 
+    func snapshotBatch(codec: any StateCodec, keysFrom: Int) throws -> StateSnapshotBatch {
+        var batch = StateSnapshotBatch(operatorID: operatorID, keysFrom: keysFrom, slotCount: states.count)
+        if operatorStateDirty {
+            let snapshot = ProcessOperatorSnapshot(operatorState: operatorState!, timerSequence: timerSequence)
+            batch.operatorState = try snapshotCoding.encode(snapshot, with: codec)
+        }
+        var slots = dirty.slots.filter { Int($0) < batch.keysFrom }.map(Int.init)
+        slots.sort()
+        for slot in slots + Array(batch.keysFrom..<states.count) {
+            let key = slot >= batch.keysFrom ? try keyCoding.encode(slot: slot, of: table.keys, with: codec) : nil
+            batch.append(slot: slot, key: key, value: try stateCoding.encode(states[slot], with: codec))
+        }
+        return batch
+    }
+
     func markClean() {
         dirty.clear()
         operatorStateDirty = false

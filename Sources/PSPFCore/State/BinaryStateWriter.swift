@@ -47,6 +47,15 @@ public struct BinaryStateWriter: Sendable {
         }
     }
 
+    /// Moves the written bytes out and leaves the writer empty with room for `capacity` bytes
+    /// (a snapshot batch takes the values of all changed keys this way, without a copy).
+    public mutating func takeBytes(reservingCapacity capacity: Int) -> [UInt8] {
+        var taken: [UInt8] = []
+        taken.reserveCapacity(capacity)
+        swap(&taken, &bytes)
+        return taken
+    }
+
     // MARK: Primitives
 
     /// One raw byte (tags, flags).

@@ -75,6 +75,9 @@ where Agg.Input == Element {
     /// for the concrete key and accumulator (cross-module optimization), so these closures do too.
     private var snapshotBody: ((any StateCodec, Bool) throws -> [StateEntry])?
     private var restoreBody: (([StateEntry], any StateCodec) throws -> Void)?
+    private var batchBody: ((any StateCodec, Int) throws -> StateSnapshotBatch)?
+    /// Bytes of the last batch, to size the next one's buffer.
+    @exclusivity(unchecked) private var lastBatchBytes = 0
 
     init(
         runtime: ExecutionRuntime, keyOf: @escaping @Sendable (Element) -> Key, time: TimeConfig<Element>,
@@ -95,6 +98,7 @@ where Agg.Input == Element {
         runtime.register(self)
         snapshotBody = { [unowned(unsafe) self] codec, dirtyOnly in try self.takeSnapshot(codec: codec, dirtyOnly: dirtyOnly) }
         restoreBody = { [unowned(unsafe) self] entries, codec in try self.restoreEntries(entries, codec: codec) }
+        batchBody = { [unowned(unsafe) self] codec, keysFrom in try self.takeBatch(codec: codec, keysFrom: keysFrom) }
     }
 
     // MARK: Processing
@@ -385,6 +389,46 @@ where Agg.Input == Element {
                     value: value))
         }
         return entries
+    }
+
+    func snapshotBatch(codec: any StateCodec, keysFrom: Int) throws -> StateSnapshotBatch {
+        try batchBody!(codec, keysFrom)
+    }
+
+    /// The changed slots' states written back to back into one buffer (no per-key arrays), and
+    /// the keys of slots the receiver does not know yet.
+    private func takeBatch(codec: any StateCodec, keysFrom: Int) throws -> StateSnapshotBatch {
+        var batch = StateSnapshotBatch(operatorID: operatorID, keysFrom: keysFrom, slotCount: states.count)
+        let keysFrom = batch.keysFrom
+        var slots = dirty.slots.filter { Int($0) < keysFrom }
+        slots.sort()
+        let total = slots.count + (states.count - keysFrom)
+        batch.slots.reserveCapacity(total)
+        batch.valueEnds.reserveCapacity(total)
+        batch.keys.reserveCapacity(states.count - keysFrom)
+        let fastPath = codec.prefersBinaryState ? accumulatorFastPath : nil
+        if fastPath == nil {
+            for slot in slots.map(Int.init) + Array(keysFrom..<states.count) {
+                let key = slot >= keysFrom ? try keyCoding.encode(slot: slot, of: table.keys, with: codec) : nil
+                batch.append(slot: slot, key: key, value: try codec.encode(states[slot]))
+            }
+            return batch
+        }
+        let write = fastPath.unsafelyUnwrapped.write
+        // One buffer for every value, sized from the last batch (then it rarely grows).
+        stateWriter = BinaryStateWriter(capacity: Swift.max(256, lastBatchBytes + lastBatchBytes / 4))
+        for slot in slots {
+            states[Int(slot)].write(to: &stateWriter, accumulators: write)
+            batch.appendEnd(slot: Int(slot), key: nil, end: stateWriter.count)
+        }
+        for slot in keysFrom..<states.count {
+            states[slot].write(to: &stateWriter, accumulators: write)
+            batch.appendEnd(
+                slot: slot, key: try keyCoding.encode(slot: slot, of: table.keys, with: codec), end: stateWriter.count)
+        }
+        lastBatchBytes = stateWriter.count
+        batch.bytes = stateWriter.takeBytes(reservingCapacity: 0)
+        return batch
     }
 
     func markClean() { dirty.clear() }

@@ -37,9 +37,11 @@ extension LocalRunner {
 
         func barrier(request: Int64, isFinal: Bool) throws -> CheckpointBarrier {
             let began = ContinuousClock.now
-            let dirty = try instance.snapshotState(codec: codec, dirtyOnly: true)
+            // Slot-addressed: the changed keys' states in one buffer per operator, merged into the
+            // working set without a key lookup or an array per key (docs/checkpoints.md §3).
+            let batches = try instance.snapshotChangedState(codec: codec, keysFrom: { stateSet.knownSlots(of: $0) })
             instance.markStateClean()
-            let changes = stateSet.update(with: dirty)
+            let changes = try stateSet.update(batches: batches)
             return CheckpointBarrier(
                 request: request, partition: partition, nextOffset: nextOffset, state: changes, isFinal: isFinal,
                 snapshotDuration: ContinuousClock.now - began, keyCount: stateSet.keyCount)
