@@ -76,6 +76,13 @@ where Agg.Input == Element {
     private var snapshotBody: ((any StateCodec, Bool) throws -> [StateEntry])?
     private var restoreBody: (([StateEntry], any StateCodec) throws -> Void)?
     private var batchBody: ((any StateCodec, Int) throws -> StateSnapshotBatch)?
+    /// Writes the states of the given slots back to back, recording where each ends: the per-key
+    /// loop of a batch, as a closure literal in `init` so that it runs specialized (the body of
+    /// `takeBatch` is not reliably specialized across modules; unspecialized, every key costs a
+    /// value-witness copy of its state and generic metadata lookups).
+    private var writeStates:
+        ((UnsafeBufferPointer<Int32>, Range<Int>, (Accumulator, inout BinaryStateWriter) -> Void,
+          inout BinaryStateWriter, inout [Int]) -> Void)?
     /// Bytes of the last batch, to size the next one's buffer.
     @exclusivity(unchecked) private var lastBatchBytes = 0
 
@@ -99,6 +106,16 @@ where Agg.Input == Element {
         snapshotBody = { [unowned(unsafe) self] codec, dirtyOnly in try self.takeSnapshot(codec: codec, dirtyOnly: dirtyOnly) }
         restoreBody = { [unowned(unsafe) self] entries, codec in try self.restoreEntries(entries, codec: codec) }
         batchBody = { [unowned(unsafe) self] codec, keysFrom in try self.takeBatch(codec: codec, keysFrom: keysFrom) }
+        writeStates = { [unowned(unsafe) self] slots, newSlots, write, writer, ends in
+            for slot in slots {
+                self.states[Int(slot)].write(to: &writer, accumulators: write)
+                ends.append(writer.count)
+            }
+            for slot in newSlots {
+                self.states[slot].write(to: &writer, accumulators: write)
+                ends.append(writer.count)
+            }
+        }
     }
 
     // MARK: Processing
@@ -416,18 +433,20 @@ where Agg.Input == Element {
         }
         let write = fastPath.unsafelyUnwrapped.write
         // One buffer for every value, sized from the last batch (then it rarely grows).
-        stateWriter = BinaryStateWriter(capacity: Swift.max(256, lastBatchBytes + lastBatchBytes / 4))
-        for slot in slots {
-            states[Int(slot)].write(to: &stateWriter, accumulators: write)
-            batch.appendEnd(slot: Int(slot), key: nil, end: stateWriter.count)
-        }
+        var writer = BinaryStateWriter(capacity: Swift.max(256, lastBatchBytes + lastBatchBytes / 4))
+        var ends: [Int] = []
+        ends.reserveCapacity(total)
+        slots.withUnsafeBufferPointer { writeStates.unsafelyUnwrapped($0, keysFrom..<states.count, write, &writer, &ends) }
+        var changed = slots
+        changed.reserveCapacity(total)
         for slot in keysFrom..<states.count {
-            states[slot].write(to: &stateWriter, accumulators: write)
-            batch.appendEnd(
-                slot: slot, key: try keyCoding.encode(slot: slot, of: table.keys, with: codec), end: stateWriter.count)
+            changed.append(Int32(slot))
+            batch.keys.append(try keyCoding.encode(slot: slot, of: table.keys, with: codec))
         }
-        lastBatchBytes = stateWriter.count
-        batch.bytes = stateWriter.takeBytes(reservingCapacity: 0)
+        lastBatchBytes = writer.count
+        batch.slots = changed
+        batch.valueEnds = ends
+        batch.bytes = writer.takeBytes(reservingCapacity: 0)
         return batch
     }
 
