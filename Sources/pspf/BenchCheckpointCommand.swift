@@ -184,6 +184,10 @@ struct BenchCheckpointCommand: AsyncParsableCommand {
                     ("sync_p50_ms", format(percentile(records.map { $0.syncDuration.ms }, 0.5))),
                     ("commit_p50_ms", format(percentile(records.map { $0.commitDuration.ms }, 0.5))),
                     ("commit_p99_ms", format(percentile(records.map { $0.commitDuration.ms }, 0.99))),
+                    // Inside the store: statements (apply) and `COMMIT` (WAL write + fsync).
+                    ("apply_p50_ms", format(percentile(records.map { $0.info.applyDuration.ms }, 0.5))),
+                    ("sql_commit_p50_ms", format(percentile(records.map { ($0.info.commitDuration ?? .zero).ms }, 0.5))),
+                    ("sql_commit_p99_ms", format(percentile(records.map { ($0.info.commitDuration ?? .zero).ms }, 0.99))),
                     ("rows_p50", format(percentile(records.map { Double($0.stateRows) }, 0.5))),
                     ("bytes_p50", format(percentile(records.map { Double($0.info.bytesWritten) }, 0.5))),
                     ("state_chunks", String(stateChunks)), ("partitions", String(partitions)),
