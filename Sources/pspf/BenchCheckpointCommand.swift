@@ -25,6 +25,10 @@ struct BenchCheckpointCommand: AsyncParsableCommand {
     @Option(help: "Parent directory for the benchmark data (default: the temporary directory).") var dir: String?
     @Option(help: "Input partitions.") var partitions = 4
     @Option(name: .customLong("state-chunks"), help: "State chunks per partition.") var stateChunks = 256
+    @Option(
+        name: .customLong("wal-checkpoint-pages"),
+        help: "WAL pages after which the state database copies its WAL into the file (the store's default if unset).")
+    var walCheckpointPages: Int?
 
     @Option(name: .customLong("throughput-devices")) var throughputDevices = 10_000
     @Option(name: .customLong("throughput-records")) var throughputRecords = 8_000_000
@@ -144,7 +148,10 @@ struct BenchCheckpointCommand: AsyncParsableCommand {
             let input = try log.topic("readings", config: TopicConfig(partitions: partitions, fsync: .none))
             let output = try log.topic("results", config: TopicConfig(partitions: 1, fsync: .none))
             let deadLetters = try log.topic("dead-letters", config: TopicConfig(partitions: 1, fsync: .none))
-            let store = try SQLiteCheckpointStore(path: caseDirectory + "/state.db", logger: logger)
+            var storeConfiguration = SQLiteCheckpointStore.Configuration()
+            if let walCheckpointPages { storeConfiguration.deferredWALCheckpointPages = walCheckpointPages }
+            let store = try SQLiteCheckpointStore(
+                path: caseDirectory + "/state.db", configuration: storeConfiguration, logger: logger)
             let plan = SensorReading.temperatureStats(idleTimeout: nil)
             let runner = LocalRunner(
                 plan: plan, input: input, output: output, deadLetters: deadLetters, store: store,

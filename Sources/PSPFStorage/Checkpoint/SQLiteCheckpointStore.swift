@@ -42,7 +42,14 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         /// commit returns, instead of running inside `COMMIT` as SQLite's autocheckpoint would. This
         /// keeps the second write and fsync out of the checkpoint latency; the next commit only waits
         /// for it if it arrives while it runs. nil leaves checkpointing to the connection settings.
-        public var deferredWALCheckpointPages: Int? = 1000
+        ///
+        /// 8192 pages (32 MiB of WAL): a dense checkpoint of 100k keys is ~1,800 pages, so the copy
+        /// runs after every ~4 such commits instead of after each one. The copy writes each page's
+        /// latest version once, so the database file receives a quarter of the bytes, and its
+        /// write and fsync collide with a following commit's WAL fsync a quarter as often (that
+        /// collision was the p99 of dense checkpoints, docs/benchmarks.md). The WAL file then stays
+        /// at up to ~40 MiB and is rewritten in place; a recovery reads it once when it opens.
+        public var deferredWALCheckpointPages: Int? = 8192
         public var options = CheckpointStoreOptions()
         /// Name of the database thread.
         public var threadName = "pspf-state-db"
