@@ -30,6 +30,9 @@ public final class SinkForwarder: Sendable {
         public var backlog: BacklogQuota?
         /// How often the forwarder wakes while idle or retrying to re-check the backlog.
         public var tick: Duration
+        /// At most how often the consumer group (the delivered position) is written while
+        /// results flow; always on stop.
+        public var commitInterval: Duration = .milliseconds(200)
         /// How long a partial batch waits for more results before it is sent (`batch.max_wait`
         /// of HTTP sinks); nil sends what is there at once.
         public var linger: Duration?
@@ -78,6 +81,8 @@ public final class SinkForwarder: Sendable {
     private let randomUnit: @Sendable () -> Double
     private let logger: Logger
     private let counters = Mutex(Stats())
+    /// Group offsets delivered but not yet written, and when they were last written.
+    private let groupCommit = Mutex<(pending: [Int: Int64], last: ContinuousClock.Instant?)>(([:], nil))
     /// The delivered position per output partition, for ``undelivered``.
     private let delivered = Mutex<[Int: Int64]>([:])
 
@@ -137,6 +142,7 @@ public final class SinkForwarder: Sendable {
         } catch is CancellationError {
             // A graceful stop: what was delivered is committed.
         }
+        try await flushGroupCommit()
         try await sink.close()
     }
 
@@ -249,11 +255,32 @@ public final class SinkForwarder: Sendable {
         return total
     }
 
-    private func commit(partition: Int, next: Int64, positions: inout [Int: Int64]) async throws {
+    private func commit(partition: Int, next: Int64, positions: inout [Int: Int64], force: Bool = false) async throws {
         positions[partition] = next
         delivered.withLock { $0[partition] = next }
-        try await output.commit(group: group, offsets: [partition: next])
+        // The consumer group is an atomic file write with two fsyncs: at every batch it became
+        // the forwarder's bottleneck (2k results/s). A crash may lose the last `commitInterval`
+        // of it, which only redelivers those results (at-least-once, stable ids); sinks that
+        // keep their own position (the file sink) record it at every batch in `committed`.
+        let due = groupCommit.withLock { state -> [Int: Int64]? in
+            state.pending[partition] = next
+            let now = ContinuousClock.now
+            guard force || state.last.map({ now - $0 >= options.commitInterval }) ?? true else { return nil }
+            state.last = now
+            defer { state.pending = [:] }
+            return state.pending
+        }
+        if let due { try await output.commit(group: group, offsets: due) }
         try await sink.committed([partition: next])
+    }
+
+    /// Writes the group offsets not yet committed (when stopping).
+    private func flushGroupCommit() async throws {
+        let pending = groupCommit.withLock { state in
+            defer { state.pending = [:] }
+            return state.pending
+        }
+        if !pending.isEmpty { try await output.commit(group: group, offsets: pending) }
     }
 
     /// Applies the backlog quota: closes or opens the gate (`block`), or skips the oldest
