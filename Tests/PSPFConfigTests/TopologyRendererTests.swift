@@ -38,7 +38,7 @@ import Testing
         #expect(
             try demo().text() == """
                 broker local  127.0.0.1:1883, MQTT 5, client id pspf-demo, persistent session
-                  source sensors  topics [sensors/+/reading], qos 1, key topic segment 1, event time ts (epoch_ms), max payload 256KiB, dedup by event time for 10m
+                  source sensors  topics [sensors/+/reading], qos 1, key topic segment 1, event time ts (epoch_ms), max payload 256KiB, dedup by event time for 1m
                     log: 4 partitions, fsync 10ms, segments 64MiB, no disk quota
                     pipeline temp-stats  key topic segment 1, event time ts (epoch_ms)
                       schema: temp number, hum number?

@@ -82,9 +82,9 @@ public struct DedupConfig: Sendable, Hashable {
     }
     public var by: Identity = .none
     /// `horizon`, default 10 min: how long a message is remembered.
-    public var horizon: Duration = .seconds(600)
+    public var horizon: Duration = .seconds(60)
     /// `max_entries`, default 1,000,000.
-    public var maxEntries = 1_000_000
+    public var maxEntries = 100_000
     public init() {}
 }
 
