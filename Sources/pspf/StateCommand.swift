@@ -85,17 +85,25 @@ struct StateCheckpointsCommand: AsyncParsableCommand {
         commandName: "checkpoints",
         abstract: "List the last checkpoints (number, time, duration, size) and the checkpointed offsets.")
 
-    @OptionGroup var directory: ProcessDirectoryOptions
+    @Option(help: "The data directory of `pspf process` (state database DIR/state.db).") var dir: String?
+    @Option(help: "A state database: the daemon's is <data_dir>/state/<pipeline>.db.") var db: String?
     @Option(help: "How many checkpoints to list.") var limit = 10
     @Flag(help: "One JSON object per line.") var json = false
 
+    func validate() throws {
+        if (dir == nil) == (db == nil) { throw ValidationError("give either --dir or --db") }
+    }
+
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: directory.statePath) else {
-            throw ValidationError("no state database at \(directory.statePath)")
+        let statePath = db ?? (dir! as NSString).appendingPathComponent("state.db")
+        guard FileManager.default.fileExists(atPath: statePath) else {
+            throw ValidationError("no state database at \(statePath)")
         }
+        var logger = Logger(label: "pspf.state")
+        logger.logLevel = .warning
         let store: SQLiteCheckpointStore
         do {
-            store = try SQLiteCheckpointStore(path: directory.statePath, logger: directory.logger)
+            store = try SQLiteCheckpointStore(path: statePath, logger: logger)
         } catch {
             throw failClearly(error, command: "state checkpoints")
         }
