@@ -37,29 +37,19 @@ final class IngestService: Service, Sendable {
     }
 
     private func ingest() async throws {
-        var attempt = 0
-        while !Task.isCancelled {
+        let retry = FirstConnectionRetry(policy: client.reconnect, logger: logger, what: "cannot connect to the broker")
+        _ = try await retry.run {
             let ingest = try MQTTIngestSource(
                 client: client, ingest: source.ingestConfiguration, input: input, deadLetters: deadLetters,
                 logger: logger)
             current.withLock { $0 = ingest }
             let events = Task { await self.follow(ingest.client.events) }
             defer { events.cancel() }
-            do {
-                let logger = self.logger
-                let filters = source.topics
-                try await ingest.run {
-                    logger.info("subscribed", metadata: ["topics": "\(filters)", "broker": "\(self.source.broker)"])
-                }
-                return
-            } catch {
-                if Task.isCancelled || error is CancellationError { return }
-                attempt += 1
-                let delay = Self.backoff(client.reconnect, attempt: attempt)
-                logger.warning(
-                    "cannot connect to the broker; retrying",
-                    metadata: ["error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(delay)"])
-                do { try await Task.sleep(for: delay) } catch { return }
+            let logger = self.logger
+            let filters = source.topics
+            let broker = source.broker
+            try await ingest.run {
+                logger.info("subscribed", metadata: ["topics": "\(filters)", "broker": "\(broker)"])
             }
         }
     }
@@ -98,13 +88,6 @@ final class IngestService: Service, Sendable {
                 for observer in connectionObservers.withLock({ $0 }) { observer(connected) }
             }
         }
-    }
-
-    /// The reconnect policy's exponential delay, without jitter (only the first connection
-    /// is retried here).
-    static func backoff(_ policy: MQTTReconnectPolicy, attempt: Int) -> Duration {
-        let factor = Double(1 << min(attempt - 1, 20))
-        return min(policy.maximumDelay, policy.initialDelay * factor)
     }
 
     var isConnected: Bool { current.withLock { $0?.client.isConnected ?? false } }

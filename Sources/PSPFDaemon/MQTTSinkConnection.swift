@@ -35,26 +35,20 @@ final class MQTTSinkConnection: Service, MQTTSinkTransport, Sendable {
 
     /// Connects a new client, retrying; nil when cancelled first.
     private func connect() async throws -> MQTTClient? {
-        var attempt = 0
-        while !Task.isCancelled {
+        let retry = FirstConnectionRetry(
+            policy: configuration.reconnect, logger: logger, what: "cannot connect to the broker for sinks")
+        return try await retry.run {
             let candidate = try MQTTClient(configuration: configuration, logger: logger)
             do {
                 try await candidate.connect()
-                client.withLock { $0 = candidate }
-                logger.info("sink connection established")
-                return candidate
             } catch {
                 await candidate.disconnect()
-                if Task.isCancelled { return nil }
-                attempt += 1
-                let delay = IngestService.backoff(configuration.reconnect, attempt: attempt)
-                logger.warning(
-                    "cannot connect to the broker for sinks; retrying",
-                    metadata: ["error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(delay)"])
-                do { try await Task.sleep(for: delay) } catch { return nil }
+                throw error
             }
+            client.withLock { $0 = candidate }
+            logger.info("sink connection established")
+            return candidate
         }
-        return nil
     }
 
     var isConnected: Bool { client.withLock { $0?.isConnected ?? false } }

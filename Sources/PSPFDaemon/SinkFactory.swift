@@ -23,7 +23,7 @@ struct SinkFactory {
         case .console(let console):
             let write = consoleWrite
             return ConsoleSink(name: sink.name) { line in
-                write(console.format == .json ? line : Self.textLine(line, pipeline: pipeline))
+                write(console.format == .json ? line : ResultLine.format(line) ?? line)
             }
         case .file(let file):
             let (directory, template) = Self.split(
@@ -35,7 +35,7 @@ struct SinkFactory {
                 configuration: FileSink.Configuration(
                     directory: directory, path: try PathTemplate(template),
                     format: file.format == .csv ? .csv : .jsonl, maxBytes: file.rotateBytes?.bytes,
-                    maxAgeMilliseconds: file.rotateInterval.map { Self.milliseconds($0) }, fsync: fsync))
+                    maxAgeMilliseconds: file.rotateInterval?.pspfMilliseconds, fsync: fsync))
         case .http(let http):
             var sinkLogger = logger
             sinkLogger[metadataKey: "sink"] = "\(sink.name)"
@@ -86,14 +86,5 @@ struct SinkFactory {
         guard let slash = path[..<placeholder].lastIndex(of: "/") else { return (".", path) }
         let directory = String(path[..<slash])
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
-
-    /// The console's text format: `pipeline key [start, end) col=value …` from the result JSON.
-    static func textLine(_ json: String, pipeline: String) -> String {
-        ResultLine.format(json) ?? json
     }
 }

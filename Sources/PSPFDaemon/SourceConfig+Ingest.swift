@@ -1,4 +1,5 @@
 import PSPFConfig
+import PSPFCore
 import PSPFConnectors
 import PSPFLog
 import PSPFMQTT
@@ -47,7 +48,7 @@ extension FsyncConfig {
         case .every: .every
         case .none: .none
         case .interval(let duration):
-            .interval(milliseconds: max(1, Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)))
+            .interval(milliseconds: max(1, Int(duration.pspfMilliseconds)))
         }
     }
 }

@@ -384,6 +384,26 @@ func spawnWithDefaultSignalMask(_ process: Process) async throws {
     }
 }
 
+extension Process {
+    /// `run()` from a fresh thread with the default (empty) signal mask, blocking until it
+    /// started (see ``spawnWithDefaultSignalMask(_:)`` for why): for test helpers that start a
+    /// child synchronously, so a SIGTERM they send later reaches it.
+    public func runWithDefaultSignalMask() throws {
+        let failure = Mutex<(any Error)?>(nil)
+        let spawned = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            pthread_sigmask(SIG_SETMASK, &empty, nil)
+            do { try self.run() } catch { failure.withLock { $0 = error } }
+            spawned.signal()
+        }
+        thread.start()
+        spawned.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+}
+
 /// Runs a tool to completion; throws with its output if it fails.
 func runTool(_ path: String, _ arguments: [String], in directory: String? = nil) async throws {
     let process = Process()

@@ -70,19 +70,8 @@ final class DaemonChild: @unchecked Sendable {  // `process` is only read after 
                 status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal)
             child.exit.withLock { $0 = status }
         }
-        let failure = Mutex<(any Error)?>(nil)
-        let spawned = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            var empty = sigset_t()
-            sigemptyset(&empty)
-            pthread_sigmask(SIG_SETMASK, &empty, nil)
-            do { try process.run() } catch { failure.withLock { $0 = error } }
-            spawned.signal()
-        }
-        thread.start()
-        spawned.wait()
-        try? errors.close()
-        if let error = failure.withLock({ $0 }) { throw error }
+        defer { try? errors.close() }
+        try process.runWithDefaultSignalMask()
         return child
     }
 

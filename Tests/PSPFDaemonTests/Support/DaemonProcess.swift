@@ -49,20 +49,8 @@ final class DaemonProcess: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errorOutput
         process.standardInput = FileHandle.nullDevice
-        // Spawned from a thread with an empty signal mask: the child inherits the mask, and the
-        // cooperative pool's threads block SIGTERM, which the graceful stop needs.
-        let semaphore = DispatchSemaphore(value: 0)
-        let failure = Mutex<(any Error)?>(nil)
-        let thread = Thread {
-            var empty = sigset_t()
-            sigemptyset(&empty)
-            pthread_sigmask(SIG_SETMASK, &empty, nil)
-            do { try process.run() } catch { failure.withLock { $0 = error } }
-            semaphore.signal()
-        }
-        thread.start()
-        semaphore.wait()
-        if let error = failure.withLock({ $0 }) { throw error }
+        // The cooperative pool's threads block SIGTERM, which the graceful stop needs.
+        try process.runWithDefaultSignalMask()
         let child = DaemonProcess(pid: process.processIdentifier)
         let state = child.state
         let reader = errorOutput.fileHandleForReading
