@@ -244,7 +244,8 @@ public final class SinkForwarder: Sendable {
     private static let idExtractor = JSONFieldExtractor(fields: ["id"])
 
     /// Results in the output log past the delivered position, now (0 once everything written
-    /// so far was delivered, dead-lettered or dropped).
+    /// so far was delivered, dead-lettered or dropped); -1 before ``run(resumeAtMost:)`` has
+    /// read its start position (not known yet, so never "done").
     public var undelivered: Int64 {
         let positions = delivered.withLock { $0 }
         guard !positions.isEmpty else { return output.partitionCount == 0 ? 0 : -1 }
