@@ -129,11 +129,16 @@ public final class SinkForwarder: Sendable {
         }
         delivered.withLock { $0 = positions }
         defer { gate?.set(closed: false, by: group) }
+        // One reader per output partition, kept across batches: a new reader per batch re-opened
+        // the segment and index files, re-read the whole index and allocated a fresh 1 MiB read
+        // buffer (measured: ~400 opens/s and most of the forwarder's system time at 2k results/s).
+        var readers: [Int: PartitionReader] = [:]
         do {
             while !Task.isCancelled {
                 var progressed = false
                 for partition in 0..<output.partitionCount where !Task.isCancelled {
-                    progressed = try await forwardBatch(partition: partition, positions: &positions) || progressed
+                    progressed =
+                        try await forwardBatch(partition: partition, positions: &positions, readers: &readers) || progressed
                 }
                 if !progressed {
                     try await waitForOutput(after: positions)
@@ -158,16 +163,18 @@ public final class SinkForwarder: Sendable {
     }
 
     /// Delivers one batch of `partition` (with retries); `false` when there was nothing to send.
-    private func forwardBatch(partition: Int, positions: inout [Int: Int64]) async throws -> Bool {
+    private func forwardBatch(
+        partition: Int, positions: inout [Int: Int64], readers: inout [Int: PartitionReader]
+    ) async throws -> Bool {
         var attempt = 0
         while true {
             try await enforceBacklog(positions: &positions)
-            var batch = try readBatch(partition: partition, from: positions[partition]!)
+            var batch = try readBatch(partition: partition, from: positions[partition]!, readers: &readers)
             guard var last = batch.last else { return attempt > 0 }
             if attempt == 0, let linger = options.linger, batch.count < options.batchRecords {
                 // A partial first batch waits (bounded) for more results: fewer, fuller requests.
                 try await waitForRecords(partition: partition, from: positions[partition]!, atMost: linger)
-                batch = try readBatch(partition: partition, from: positions[partition]!)
+                batch = try readBatch(partition: partition, from: positions[partition]!, readers: &readers)
                 last = batch.last!
             }
             attempt += 1
@@ -221,7 +228,9 @@ public final class SinkForwarder: Sendable {
         }
     }
 
-    private func readBatch(partition: Int, from position: Int64) throws -> [SinkRecord] {
+    private func readBatch(
+        partition: Int, from position: Int64, readers: inout [Int: PartitionReader]
+    ) throws -> [SinkRecord] {
         var batch: [SinkRecord] = []
         batch.reserveCapacity(options.batchRecords)
         let extractor = Self.idExtractor
@@ -231,7 +240,9 @@ public final class SinkForwarder: Sendable {
             guard limit > position else { return [] }
             maxRecords = Int(min(Int64(maxRecords), limit - position))
         }
-        try output.reader(partition: partition).read(from: position, maxRecords: maxRecords) { record in
+        let reader = readers[partition] ?? output.reader(partition: partition)
+        readers[partition] = reader
+        try reader.read(from: position, maxRecords: maxRecords) { record in
             var id = ""
             if (try? extractor.extract(from: record.payload, into: &values)) != nil {
                 id = values.string(at: 0) ?? ""
