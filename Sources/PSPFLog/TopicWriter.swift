@@ -22,6 +22,9 @@ final class TopicWriter: @unchecked Sendable {
     /// Partitions written since the last sync.
     private var unsynced: [Int] = []
     private var unsyncedFlags: [Bool]
+    /// The fsyncs of a cycle's partitions, issued together (`ParallelSyncs`).
+    private let syncs: ParallelSyncs
+    private var syncResults: [Result<Bool, LogError>] = []
     /// Over quota and already logged (log once per episode).
     private var overQuotaLogged = false
     /// Initial size of a pending buffer; they grow with the load.
@@ -36,6 +39,7 @@ final class TopicWriter: @unchecked Sendable {
         self.groups = groups
         self.scheduler = GroupCommitScheduler(policy: core.config.fsync)
         self.unsyncedFlags = Array(repeating: false, count: partitions.count)
+        self.syncs = ParallelSyncs(maxHelpers: min(partitions.count - 1, Self.maxSyncHelpers))
         self.pendingRetainedCapacity = max(256 << 10, core.config.maxPendingBytes / max(1, partitions.count))
     }
 
@@ -120,8 +124,8 @@ final class TopicWriter: @unchecked Sendable {
                 }
                 if !taken.isEmpty { scheduler.didWrite(now: core.clock.now()) }
                 if forced || closing || scheduler.isDue(now: core.clock.now()) {
+                    delta.fsyncs += try syncUnsynced()
                     for p in unsynced {
-                        if try partitions[p].sync() { delta.fsyncs += 1 }
                         unsyncedFlags[p] = false
                         touched.append(p)
                     }
@@ -213,6 +217,7 @@ final class TopicWriter: @unchecked Sendable {
         }
 
         // Shut down (lock held): fail whoever still waits, close the files.
+        syncs.stop()
         let error = exitError ?? LogError(.closed, "topic '\(core.name)' is closed")
         let waiters = s.waiters
         let readers = s.readWaiters
@@ -235,6 +240,34 @@ final class TopicWriter: @unchecked Sendable {
         for waiter in waiters { waiter.fail(error) }
         for reader in readers { reader.continuation.resume(throwing: error) }
         for job in jobs { job.resume() }
+    }
+
+    /// Helper threads of a topic's parallel fsyncs at most.
+    static var maxSyncHelpers: Int { 7 }
+
+    /// Syncs every partition written since the last sync, concurrently; returns how many
+    /// fsyncs were issued. Each partition is synced by exactly one thread and touches only its
+    /// own `PartitionWriter`, so they may run at once. Throws the first failure.
+    private func syncUnsynced() throws -> Int64 {
+        let count = unsynced.count
+        syncResults.removeAll(keepingCapacity: true)
+        syncResults.append(contentsOf: repeatElement(.success(false), count: count))
+        let partitions = self.partitions
+        let unsynced = self.unsynced
+        syncResults.withUnsafeMutableBufferPointer { results in
+            syncs.perform(count) { index in
+                do {
+                    results[index] = .success(try partitions[unsynced[index]].sync())
+                } catch {
+                    results[index] = .failure(error as? LogError ?? LogError(.io, "\(error)"))
+                }
+            }
+        }
+        var fsyncs: Int64 = 0
+        for result in syncResults {
+            if try result.get() { fsyncs += 1 }
+        }
+        return fsyncs
     }
 
     /// Retention counters of the current cycle, merged into the shared stats at publish.
