@@ -246,9 +246,17 @@ final class NetworkLoop {
 
     private func writePhase() {
         guard mosquitto_want_write(mosq) else { return }
+        // libmosquitto writes each queued packet with its own write(2): a read phase's PUBACKs
+        // (or a batch of publishes) would leave as one TCP segment each, and the broker would
+        // read them one by one. Corked, they leave in full segments when the phase ends.
+        let sock = mosquitto_socket(mosq)
+        Self.setCork(sock, true)
         errno = 0
         let rc = mosquitto_loop_write(mosq, 1)
         let savedErrno = errno
+        // Only while libmosquitto still owns that socket: after a failure it may be closed and
+        // its number reused by another connection.
+        if sock >= 0, mosquitto_socket(mosq) == sock { Self.setCork(sock, false) }
         if rc != MOSQ_ERR_SUCCESS.rawValue || mosquitto_socket(mosq) < 0 {
             if closing, rc == MOSQ_ERR_SUCCESS.rawValue {
                 finished = true   // DISCONNECT written; libmosquitto closed the socket
@@ -256,6 +264,14 @@ final class NetworkLoop {
                 connectionBroken(rc: rc, errno: savedErrno)
             }
         }
+    }
+
+    /// TCP_CORK on (hold partial segments) or off (send what is held now). A no-op error on
+    /// sockets that are not TCP.
+    private static func setCork(_ sock: Int32, _ on: Bool) {
+        guard sock >= 0 else { return }
+        var value: Int32 = on ? 1 : 0
+        _ = setsockopt(sock, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     private func miscPhase() {
