@@ -32,8 +32,12 @@ final class ParallelSyncs: @unchecked Sendable {
     private var generation: UInt64 = 0
     private var stopping = false
 
-    init(maxHelpers: Int) {
+    /// The helper threads' name.
+    let name: String
+
+    init(maxHelpers: Int, name: String = "fsync") {
         self.maxHelpers = max(0, maxHelpers)
+        self.name = name
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(workAvailable, nil)
         pthread_cond_init(workDone, nil)
@@ -116,6 +120,7 @@ final class ParallelSyncs: @unchecked Sendable {
     }
 
     private func helperLoop() {
+        nameCurrentThread(name)
         var seen: UInt64 = 0
         pthread_mutex_lock(mutex)
         while true {

@@ -27,6 +27,7 @@ struct RunCommand: AsyncParsableCommand {
     var journald = false
 
     func run() async throws {
+        MallocArenas.limitToCores()
         let configuration: PSPFConfiguration
         do {
             configuration = try ConfigLoader.load(file: file)

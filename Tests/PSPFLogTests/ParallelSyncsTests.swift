@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 @testable import PSPFLog
@@ -61,5 +62,24 @@ struct ParallelSyncsTests {
             #expect((0..<4).reduce(Int64(0)) { $0 + reopened.endOffset(partition: $1) } == 800)
             try reopened.close()
         }
+    }
+
+    @Test func theWriterAndItsSyncHelpersAreNamedAfterTheTopic() async throws {
+        try await withTemporaryDirectory { dir in
+            let topic = try LogTopic.open(
+                directory: dir + "/named", config: TopicConfig(partitions: 3, fsync: .every), logger: LogCapture().logger)
+            try topic.append(makeBatch(0..<30))
+            try topic.flush()  // the writer has run a cycle with helpers by now
+            let names = threadNames()
+            #expect(names.contains("log:named"))
+            #expect(names.filter { $0 == "fsync:named" }.count == 2)
+            try topic.close()
+        }
+    }
+
+    private func threadNames() -> [String] {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
+        return tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 }
