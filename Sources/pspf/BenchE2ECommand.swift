@@ -106,7 +106,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
     private var common: [(String, String)] {
         [
             ("fsync", fsync), ("checkpoint", checkpoint), ("partitions", "\(partitions)"),
-            ("window", "tumbling 10s"), ("aggregates", "count,avg,min,max"), ("dedup", "event_time"),
+            ("window", "tumbling 10s"), ("aggregates", "count,avg,min,max"), ("dedup", "source default (event_time at QoS 1, off at QoS 0)"),
             ("sink", "mqtt qos 1"), ("load_average", loadAverage()),
         ]
     }

@@ -160,7 +160,6 @@ final class E2EDaemon: @unchecked Sendable {
             qos: \(qos)
             key: {topic_segment: 1}
             event_time: {field: ts, format: epoch_ms}
-            dedup: {by: event_time}
             log: {partitions: \(partitions), fsync: \(fsync)}
         pipelines:
           stats:
