@@ -139,17 +139,8 @@ final class ParallelSyncs: @unchecked Sendable {
     /// Lock held.
     private func startHelpers(upTo wanted: Int) {
         while threads.count < wanted, !stopping {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()
-            let rc = pthread_create(&thread, nil, { context in
-                let syncs = Unmanaged<ParallelSyncs>.fromOpaque(context!).takeRetainedValue()
-                syncs.helperLoop()
-                return nil
-            }, context)
-            guard rc == 0 else {
-                Unmanaged<ParallelSyncs>.fromOpaque(context).release()
-                return  // fewer helpers: the caller and the others take the rest
-            }
+            // On failure: fewer helpers; the caller and the others take the rest.
+            guard case .success(let thread) = startJoinableThread({ [self] in helperLoop() }) else { return }
             threads.append(thread)
         }
     }

@@ -51,18 +51,12 @@ final class TopicWriter: @unchecked Sendable {
 
     /// Starts the thread; returns its handle for `join`.
     func start() throws -> pthread_t {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { context in
-            let writer = Unmanaged<TopicWriter>.fromOpaque(context!).takeRetainedValue()
-            writer.run()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<TopicWriter>.fromOpaque(context).release()
-            throw LogError(.io, "cannot start the writer thread of topic '\(core.name)'", errno: rc)
+        switch startJoinableThread({ [self] in run() }) {
+        case .success(let thread):
+            return thread
+        case .failure(let error):
+            throw LogError(.io, "cannot start the writer thread of topic '\(core.name)'", errno: error.value)
         }
-        return thread
     }
 
     private func run() {
@@ -374,4 +368,24 @@ func nameCurrentThread(_ name: String) {
     let bytes = Array(name.utf8.prefix(15))
     _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     #endif
+}
+
+/// The `errno`-style code `pthread_create` returned.
+struct ThreadStartError: Error { let value: Int32 }
+
+/// Starts a joinable pthread (not a cooperative-pool thread: the log's threads block in system
+/// calls) that runs `body`; the caller joins it.
+func startJoinableThread(_ body: @escaping () -> Void) -> Result<pthread_t, ThreadStartError> {
+    final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    let rc = pthread_create(&thread, nil, { context in
+        Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+        return nil
+    }, context)
+    guard rc == 0 else {
+        Unmanaged<Box>.fromOpaque(context).release()
+        return .failure(ThreadStartError(value: rc))
+    }
+    return .success(thread)
 }
