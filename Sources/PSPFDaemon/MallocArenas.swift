@@ -10,18 +10,22 @@ import Glibc
 ///
 /// `MALLOC_ARENA_MAX` in the environment wins over this (glibc reads it at start-up).
 public enum MallocArenas {
-    /// Caps the arenas; call before the daemon starts its threads. A no-op off glibc.
-    public static func limitToCores() {
+    /// Caps the arenas; call before the daemon starts its threads. Returns whether the cap was
+    /// set (false: `MALLOC_ARENA_MAX` is set, or not glibc).
+    @discardableResult
+    public static func limitToCores() -> Bool {
         #if canImport(Glibc)
         guard getenv("MALLOC_ARENA_MAX") == nil,
             let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt")  // RTLD_DEFAULT
-        else { return }
+        else { return false }
         // <malloc.h> is not part of the Glibc module; `mallopt` and `M_ARENA_MAX` (-8) are
         // stable glibc ABI.
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        _ = mallopt(-8, Int32(max(2, cores)))
+        return mallopt(-8, Int32(max(2, cores))) == 1  // mallopt returns 1 on success
+        #else
+        return false
         #endif
     }
 }
