@@ -11,7 +11,7 @@ import PackageDescription
 //   PSPFDaemon              `pspf run`: the service group wiring config → ingest → runners → sinks
 //   PSPFTesting             test kit: manual clock, deterministic runner, fixtures
 //   pspf                    the executable
-// CSQLite and CMosquitto wrap the Debian system libraries.
+// CSQLite and CMosquitto wrap the Debian system libraries; CPSPFChecksum is our one C target.
 
 let package = Package(
     name: "pspf",
@@ -66,8 +66,10 @@ let package = Package(
         ),
         .target(
             name: "PSPFLog",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["CPSPFChecksum", .product(name: "Logging", package: "swift-log")]
         ),
+        // CRC-32C with the CPU's CRC instructions (SSE 4.2, ARMv8 CRC), checked at run time.
+        .target(name: "CPSPFChecksum"),
         .target(
             name: "PSPFStorage",
             dependencies: ["CSQLite", "PSPFCore", .product(name: "Logging", package: "swift-log")]
