@@ -32,8 +32,11 @@ uint32_t pspf_crc32c_hardware_update(uint32_t crc, const void *bytes, size_t cou
 
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
-#include <asm/hwcap.h>
 #include <arm_acle.h>
+
+#ifndef HWCAP_CRC32
+#define HWCAP_CRC32 (1 << 7)  // arch/arm64/include/uapi/asm/hwcap.h
+#endif
 
 int pspf_crc32c_hardware_available(void) {
     return (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0;
