@@ -6,7 +6,10 @@ enum YAMLReader {
     static func read(_ text: String, variables: [String: String], diagnostics: Diagnostics) -> ConfigNode? {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // The basic resolver (no implicit-tag rules): the converter types scalars itself, and
+            // Yams' default rules are NSRegularExpressions, whose first use starts ICU's regex
+            // engine and Unicode tables — measured as the only ICU use in the daemon.
+            root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             report(error, text: text, diagnostics: diagnostics)
             return nil
