@@ -190,4 +190,75 @@ import Testing
         #expect(index.count == 0)
         #expect(Fingerprint(a: 1, b: 2) != Fingerprint(a: 1, b: 3))
     }
+    /// The index against a plain model (a dictionary from fingerprint to its newest append
+    /// sequence, plus the FIFO of appends) over 20,000 seeded random operations: inserts of new
+    /// and remembered fingerprints, removals, evictions by time and by count. Fingerprints share
+    /// their low bits often, so probe runs are long and deletions shift them; the ring wraps and
+    /// grows.
+    @Test("The index behaves like the model: inserts, removals, time and count eviction, collisions")
+    func indexMatchesModel() {
+        struct Model {
+            let horizon: Int64
+            let maxEntries: Int
+            var fifo: [(print: Fingerprint, time: Int64, sequence: Int)] = []
+            var live: [Fingerprint: Int] = [:]
+            var sequence = 0
+            var newest = Int64.min
+            mutating func evict(now: Int64, making room: Int) {
+                while let front = fifo.first, fifo.count + room > maxEntries || front.time < now &- horizon {
+                    if live[front.print] == front.sequence { live[front.print] = nil }
+                    fifo.removeFirst()
+                }
+            }
+            mutating func insert(_ print: Fingerprint, time: Int64) {
+                let time = max(time, newest)
+                newest = time
+                evict(now: time, making: 1)
+                fifo.append((print, time, sequence))
+                live[print] = sequence
+                sequence += 1
+            }
+        }
+        var state: UInt64 = 0xC0FF_EE00
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 11
+        }
+        for (horizon, maxEntries) in [(Int64(50), 40), (Int64(1_000_000), 300), (Int64(400), 2_000)] {
+            var index = DedupIndex(horizonMilliseconds: horizon, maxEntries: maxEntries)
+            var model = Model(horizon: horizon, maxEntries: maxEntries)
+            // 600 distinct fingerprints; low bits drawn from only 64 values (long probe runs).
+            let prints = (0..<600).map { i in
+                Fingerprint(a: (next() << 6) | UInt64(i % 64), b: UInt64(i))
+            }
+            var time: Int64 = 0
+            for step in 0..<20_000 {
+                time += Int64(next() % 3)
+                let print = prints[Int(next() % UInt64(prints.count))]
+                switch next() % 10 {
+                case 0..<6:
+                    if !index.contains(print) {
+                        index.insert(print, time: time)
+                        model.insert(print, time: time)
+                    }
+                case 6..<8:
+                    index.remove(print)
+                    model.live[print] = nil
+                case 8:
+                    index.evict(now: time)
+                    model.evict(now: time, making: 0)
+                default:
+                    index.insert(print, time: time)  // a fingerprint that may already be remembered
+                    model.insert(print, time: time)
+                }
+                if step % 97 == 0 || step == 19_999 {
+                    #expect(index.count == model.live.count, "step \(step)")
+                    for candidate in prints where index.contains(candidate) != (model.live[candidate] != nil) {
+                        Issue.record("step \(step): \(candidate) differs from the model")
+                        return
+                    }
+                }
+            }
+        }
+    }
 }

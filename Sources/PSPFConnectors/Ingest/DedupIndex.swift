@@ -82,51 +82,70 @@ struct DedupKeyer {
 }
 
 /// The set of recently appended message fingerprints, bounded by a time horizon and an entry
-/// count: a FIFO ring in append order plus a hash map from fingerprint to its live entry.
+/// count: a FIFO ring in append order plus an open-addressing table from fingerprint to its live
+/// ring entry.
+///
+/// The table is its own (linear probing, power-of-two capacity, at most half full, deletion by
+/// backward shift) rather than a `Dictionary`: a fingerprint is already a hash, so its low bits
+/// pick the bucket directly instead of being hashed again with SipHash on every lookup (3–4
+/// lookups per message), and a slot is one `UInt64` — the fingerprint's low 32 bits and the ring
+/// index — instead of a 24-byte key/value pair. Measured at 30k entries: ~1.3 MB instead of
+/// ~2.5 MB.
 struct DedupIndex {
-    struct Entry {
-        var fingerprint: Fingerprint
+    /// One remembered message: its fingerprint and when it was appended (ms).
+    private struct Entry {
+        var a: UInt64
+        var b: UInt64
         var time: Int64
-        var sequence: UInt64
     }
 
     let horizon: Int64
     let maxEntries: Int
+    /// Append order; `[head, head + ringCount)` (modulo the capacity) are the remembered entries.
     private var ring: [Entry] = []
     private var head = 0
     private var ringCount = 0
-    private var live: [Fingerprint: UInt64] = [:]
-    private var nextSequence: UInt64 = 0
+    /// 0: empty; else `UInt64(low 32 bits of a) << 32 | (ring index + 1)`. Every slot points at a
+    /// ring entry inside the window whose fingerprint it holds (re-inserting a fingerprint moves its
+    /// slot to the newer entry; evicting an entry frees the slot only if it still points there).
+    private var slots: [UInt64] = []
+    private var liveCount = 0
     private var newestTime = Int64.min
 
     init(horizonMilliseconds: Int64, maxEntries: Int) {
         self.horizon = horizonMilliseconds
-        self.maxEntries = maxEntries
+        self.maxEntries = Swift.min(Swift.max(0, maxEntries), Int(UInt32.max) - 1)
     }
 
     /// Fingerprints currently remembered.
-    var count: Int { live.count }
+    var count: Int { liveCount }
 
-    func contains(_ fingerprint: Fingerprint) -> Bool { live[fingerprint] != nil }
+    func contains(_ fingerprint: Fingerprint) -> Bool { find(fingerprint) != nil }
 
     /// Remembers `fingerprint` as appended at `time` (ms), after evicting what fell out of the
     /// horizon or beyond the entry limit.
     mutating func insert(_ fingerprint: Fingerprint, time: Int64) {
         guard maxEntries > 0 else { return }
-        let time = max(time, newestTime)
+        let time = Swift.max(time, newestTime)
         newestTime = time
         evict(now: time, making: 1)
-        let entry = Entry(fingerprint: fingerprint, time: time, sequence: nextSequence)
-        nextSequence &+= 1
         if ringCount == ring.count { grow() }
-        ring[(head + ringCount) % ring.count] = entry
+        let index = (head + ringCount) % ring.count
+        ring[index] = Entry(a: fingerprint.a, b: fingerprint.b, time: time)
         ringCount += 1
-        live[fingerprint] = entry.sequence
+        if let slot = find(fingerprint) {
+            slots[slot] = Self.slotValue(fingerprint.a, index)  // now the newer entry
+        } else {
+            place(Self.slotValue(fingerprint.a, index))
+            liveCount += 1
+        }
     }
 
     /// Forgets `fingerprint` (a record whose append did not become durable).
     mutating func remove(_ fingerprint: Fingerprint) {
-        live[fingerprint] = nil
+        guard let slot = find(fingerprint) else { return }
+        deleteSlot(slot)
+        liveCount -= 1
     }
 
     /// Drops entries older than `now − horizon`, and the oldest beyond `maxEntries − making`.
@@ -135,18 +154,83 @@ struct DedupIndex {
         while ringCount > 0 {
             let front = ring[head]
             guard ringCount + room > maxEntries || front.time < cutoff else { break }
-            if live[front.fingerprint] == front.sequence { live[front.fingerprint] = nil }
+            if let slot = find(Fingerprint(a: front.a, b: front.b)), Self.ringIndex(slots[slot]) == head {
+                deleteSlot(slot)
+                liveCount -= 1
+            }
             head = (head + 1) % ring.count
             ringCount -= 1
         }
     }
 
+    // MARK: The table
+
+    private static func slotValue(_ a: UInt64, _ ringIndex: Int) -> UInt64 {
+        (a & 0xFFFF_FFFF) << 32 | UInt64(ringIndex + 1)
+    }
+
+    private static func ringIndex(_ slot: UInt64) -> Int { Int(slot & 0xFFFF_FFFF) - 1 }
+
+    /// The bucket a slot value (or fingerprint) hashes to: the low bits of `a`.
+    private func home(ofSlot slot: UInt64) -> Int { Int(truncatingIfNeeded: slot >> 32) & (slots.count - 1) }
+
+    private func find(_ fingerprint: Fingerprint) -> Int? {
+        guard !slots.isEmpty else { return nil }
+        let mask = slots.count - 1
+        let tag = fingerprint.a & 0xFFFF_FFFF
+        var i = Int(truncatingIfNeeded: fingerprint.a) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { return nil }
+            if slot >> 32 == tag {
+                let entry = ring[Self.ringIndex(slot)]
+                if entry.a == fingerprint.a, entry.b == fingerprint.b { return i }
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Puts a slot value into the first free bucket from its home (the table is at most half full).
+    private mutating func place(_ value: UInt64) {
+        let mask = slots.count - 1
+        var i = home(ofSlot: value)
+        while slots[i] != 0 { i = (i + 1) & mask }
+        slots[i] = value
+    }
+
+    /// Empties bucket `start`, shifting later members of its probe run back so that every value
+    /// stays reachable from its home without tombstones.
+    private mutating func deleteSlot(_ start: Int) {
+        let mask = slots.count - 1
+        var hole = start
+        var i = (start + 1) & mask
+        while slots[i] != 0 {
+            // slots[i] may move into the hole if the hole lies on its probe path (home … i).
+            if (i &- home(ofSlot: slots[i])) & mask >= (i &- hole) & mask {
+                slots[hole] = slots[i]
+                hole = i
+            }
+            i = (i + 1) & mask
+        }
+        slots[hole] = 0
+    }
+
+    /// Doubles the ring (up to `maxEntries`), re-linearised from `head`, and rebuilds the table
+    /// for it at most half full.
     private mutating func grow() {
-        let capacity = Swift.min(Swift.max(1024, ring.count * 2), Swift.max(maxEntries, 1))
-        let filler = Entry(fingerprint: Fingerprint(a: 0, b: 0), time: 0, sequence: 0)
-        var grown = [Entry](repeating: filler, count: Swift.max(capacity, ringCount + 1))
-        for index in 0..<ringCount { grown[index] = ring[(head + index) % ring.count] }
+        let oldCapacity = ring.count
+        let capacity = Swift.max(Swift.min(Swift.max(1024, oldCapacity * 2), maxEntries), ringCount + 1)
+        var grown = [Entry](repeating: Entry(a: 0, b: 0, time: 0), count: capacity)
+        for k in 0..<ringCount { grown[k] = ring[(head + k) % oldCapacity] }
+        var tableCapacity = 16
+        while tableCapacity < capacity * 2 { tableCapacity <<= 1 }
+        let old = slots
         ring = grown
+        slots = [UInt64](repeating: 0, count: tableCapacity)
+        for slot in old where slot != 0 {
+            let k = (Self.ringIndex(slot) - head + oldCapacity) % oldCapacity
+            place(Self.slotValue(ring[k].a, k))
+        }
         head = 0
     }
 }
