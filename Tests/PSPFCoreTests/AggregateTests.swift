@@ -210,6 +210,26 @@ struct DDSketchTests {
         #expect(abs(sketch.quantile(0.5)! - 7) <= 0.07)
     }
 
+    /// A sketch is a value: copies are independent, equality and hashing go by contents.
+    @Test func sketchesAreValuesDespiteTheirBox() {
+        var a = DDSketch()
+        for x in [1.0, 2, 3] { a.add(x) }
+        var b = a
+        b.add(1_000)
+        #expect(a.count == 3 && b.count == 4)
+        #expect(a.max == 3 && b.max == 1_000)
+        var c = DDSketch()
+        for x in [1.0, 2, 3] { c.add(x) }
+        #expect(a == c && a.hashValue == c.hashValue)
+        #expect(a != b)
+        var merged = a
+        merged.merge(b)
+        #expect(merged.count == 7 && a.count == 3 && b.count == 4)
+        // A window cell holds one reference, not 96 bytes.
+        #expect(MemoryLayout<DDSketch>.size == MemoryLayout<Int>.size)
+        #expect(MemoryLayout<DynamicColumnsAccumulator.Cell>.stride <= 32)
+    }
+
     @Test func sketchRoundTripsThroughCodable() throws {
         var sketch = DDSketch()
         for x in Self.sample(.mixedSigns, 500, seed: 1) { sketch.add(x) }

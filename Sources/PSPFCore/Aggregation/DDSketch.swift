@@ -23,18 +23,76 @@ import Darwin
 /// `maxBuckets` counters per sign) and only quantiles among those smallest magnitudes lose
 /// accuracy. NaNs are ignored. Results are clamped to the exact min and max.
 public struct DDSketch: Codable, Sendable, Hashable {
-    public let relativeAccuracy: Double
-    public let maxBuckets: Int
+    /// The sketch's counters live in a box with copy-on-write, so a `DDSketch` value is one
+    /// reference. Inline (96 bytes) it set the size of every cell of
+    /// ``DynamicColumnsAccumulator`` — each window of each key paid 96 bytes per aggregate
+    /// column, percentile or not (docs/benchmarks.md, RSS). Updated in place (the columns take
+    /// the sketch out of its cell first), the box is uniquely referenced and never copied.
+    private final class Box: @unchecked Sendable {  // mutated only when uniquely referenced
+        var state: DDSketchState
+        init(_ state: DDSketchState) { self.state = state }
+    }
+
+    private var box: Box
+
+    public init(relativeAccuracy: Double = 0.01, maxBuckets: Int = 2048) {
+        box = Box(DDSketchState(relativeAccuracy: relativeAccuracy, maxBuckets: maxBuckets))
+    }
+
+    init(state: DDSketchState) { box = Box(state) }
+
+    var state: DDSketchState { box.state }
+
+    public var relativeAccuracy: Double { box.state.relativeAccuracy }
+    public var maxBuckets: Int { box.state.maxBuckets }
+    public var zeroCount: Int64 { box.state.zeroCount }
+    public var count: Int64 { box.state.count }
+    public var min: Double { box.state.min }
+    public var max: Double { box.state.max }
+    /// The number of buckets in use (both signs).
+    public var bucketCount: Int { box.state.bucketCount }
+
+    /// Adds one value (NaN is ignored).
+    public mutating func add(_ x: Double) {
+        makeUnique()
+        box.state.add(x)
+    }
+
+    /// Adds every value counted in `other` (which must use the same accuracy).
+    public mutating func merge(_ other: DDSketch) {
+        makeUnique()
+        box.state.merge(other.box.state)
+    }
+
+    /// The estimated `q`-quantile (`0...1`), or `nil` for an empty sketch.
+    public func quantile(_ q: Double) -> Double? { box.state.quantile(q) }
+
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.state) }
+    }
+
+    // The same encoding as before the box: the state's fields, synthesized.
+    public init(from decoder: any Decoder) throws { box = Box(try DDSketchState(from: decoder)) }
+    public func encode(to encoder: any Encoder) throws { try box.state.encode(to: encoder) }
+
+    public static func == (lhs: DDSketch, rhs: DDSketch) -> Bool { lhs.box === rhs.box || lhs.box.state == rhs.box.state }
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.state) }
+}
+
+/// The counters of a ``DDSketch`` (a value type, boxed by it).
+struct DDSketchState: Codable, Sendable, Hashable {
+    let relativeAccuracy: Double
+    let maxBuckets: Int
     let gamma: Double
     let multiplier: Double
     var positive = BucketStore()
     var negative = BucketStore()
-    public private(set) var zeroCount: Int64 = 0
-    public private(set) var count: Int64 = 0
-    public private(set) var min: Double = .infinity
-    public private(set) var max: Double = -.infinity
+    var zeroCount: Int64 = 0
+    var count: Int64 = 0
+    var min: Double = .infinity
+    var max: Double = -.infinity
 
-    public init(relativeAccuracy: Double = 0.01, maxBuckets: Int = 2048) {
+    init(relativeAccuracy: Double, maxBuckets: Int) {
         precondition(relativeAccuracy > 0 && relativeAccuracy < 1, "relative accuracy must be in (0, 1)")
         precondition(maxBuckets >= 16, "a sketch needs at least 16 buckets")
         self.relativeAccuracy = relativeAccuracy
@@ -56,7 +114,7 @@ public struct DDSketch: Codable, Sendable, Hashable {
 
     /// Adds one value (NaN is ignored).
 
-    public mutating func add(_ x: Double) {
+    mutating func add(_ x: Double) {
         if x.isNaN { return }
         count &+= 1
         if x < min { min = x }
@@ -72,7 +130,7 @@ public struct DDSketch: Codable, Sendable, Hashable {
     }
 
     /// Adds every value counted in `other` (which must use the same accuracy).
-    public mutating func merge(_ other: DDSketch) {
+    mutating func merge(_ other: DDSketchState) {
         guard other.count > 0 else { return }
         precondition(other.gamma == gamma, "cannot merge sketches of different accuracy")
         count &+= other.count
@@ -88,7 +146,7 @@ public struct DDSketch: Codable, Sendable, Hashable {
     }
 
     /// The estimated `q`-quantile (`0...1`), or `nil` for an empty sketch.
-    public func quantile(_ q: Double) -> Double? {
+    func quantile(_ q: Double) -> Double? {
         guard count > 0 else { return nil }
         let rank = Double(count - 1) * Swift.min(Swift.max(q, 0), 1)
         var cumulative: Int64 = 0
@@ -112,7 +170,7 @@ public struct DDSketch: Codable, Sendable, Hashable {
     }
 
     /// The number of buckets in use (both signs).
-    public var bucketCount: Int { positive.counts.count + negative.counts.count }
+    var bucketCount: Int { positive.counts.count + negative.counts.count }
 }
 
 /// Dense counters for the contiguous bucket indices `offset ..< offset + counts.count`.
@@ -166,8 +224,7 @@ struct BucketStore: Codable, Sendable, Hashable {
 
 // MARK: Checkpoint fast path
 
-// Here rather than in a `DDSketch+BinaryState.swift`: the counters are `private(set)`, which an
-// extension in another file cannot initialize.
+// Here rather than in a `DDSketch+BinaryState.swift`: the box is private to this file.
 
 /// `relativeAccuracy` (8 bytes), `maxBuckets`, `zeroCount`, `count` (varints), `min`, `max`
 /// (8 bytes each), then the positive and the negative store. `gamma` and the log multiplier are
@@ -175,14 +232,15 @@ struct BucketStore: Codable, Sendable, Hashable {
 /// keeps restored and fresh sketches mergeable) instead of stored.
 extension DDSketch: BinaryStateCodable {
     public func write(to writer: inout BinaryStateWriter) {
-        writer.write(relativeAccuracy)
-        writer.write(maxBuckets)
-        writer.write(zeroCount)
-        writer.write(count)
-        writer.write(min)
-        writer.write(max)
-        positive.write(to: &writer)
-        negative.write(to: &writer)
+        let state = box.state
+        writer.write(state.relativeAccuracy)
+        writer.write(state.maxBuckets)
+        writer.write(state.zeroCount)
+        writer.write(state.count)
+        writer.write(state.min)
+        writer.write(state.max)
+        state.positive.write(to: &writer)
+        state.negative.write(to: &writer)
     }
 
     public init(from reader: inout BinaryStateReader) throws {
@@ -191,13 +249,14 @@ extension DDSketch: BinaryStateCodable {
         guard accuracy > 0 && accuracy < 1, maxBuckets >= 16 else {
             throw reader.corrupt("invalid sketch parameters (accuracy \(accuracy), \(maxBuckets) buckets)")
         }
-        self.init(relativeAccuracy: accuracy, maxBuckets: maxBuckets)
-        zeroCount = try reader.readInt64()
-        count = try reader.readInt64()
-        min = try reader.readDouble()
-        max = try reader.readDouble()
-        positive = try BucketStore(from: &reader)
-        negative = try BucketStore(from: &reader)
+        var state = DDSketchState(relativeAccuracy: accuracy, maxBuckets: maxBuckets)
+        state.zeroCount = try reader.readInt64()
+        state.count = try reader.readInt64()
+        state.min = try reader.readDouble()
+        state.max = try reader.readDouble()
+        state.positive = try BucketStore(from: &reader)
+        state.negative = try BucketStore(from: &reader)
+        self.init(state: state)
     }
 }
 
