@@ -17,7 +17,7 @@ build: deps
 # relocations (DT_RELR, glibc >= 2.36): the loader no longer reads 3 MB of relocation records
 # at start, and read-only data leaves the code segment. Without --export-dynamic the loader's
 # symbol lookups for the C libraries no longer walk a 3.5 MB table of every Swift symbol.
-# Together ~9 MiB less RSS (docs/benchmarks.md, "End to end").
+# Together ~7 MiB less RSS (docs/benchmarks.md, "End to end").
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -use-ld=lld \
 	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic
 release: deps
