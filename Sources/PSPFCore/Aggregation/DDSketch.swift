@@ -41,8 +41,6 @@ public struct DDSketch: Codable, Sendable, Hashable {
 
     init(state: DDSketchState) { box = Box(state) }
 
-    var state: DDSketchState { box.state }
-
     public var relativeAccuracy: Double { box.state.relativeAccuracy }
     public var maxBuckets: Int { box.state.maxBuckets }
     public var zeroCount: Int64 { box.state.zeroCount }
